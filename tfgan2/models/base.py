@@ -1,0 +1,59 @@
+"""What the shared training loop, the exporter and the evaluator need from any GAN."""
+
+import tensorflow as tf
+
+
+class GAN:
+    """A generator, a discriminator, and the losses that train them.
+
+    Generators are `keras.Model`s called with a dict of latent inputs (`latent_spec` names
+    them: always `noise`, plus `label` and `code` for conditional models) and return images
+    in [-1, 1]. Subclasses define the networks, how latents are sampled and the losses.
+    """
+
+    name = 'gan'
+    # Losses shown in progress bars, logs and the loss plot, besides g_loss and d_loss.
+    extra_metrics = ()
+
+    def __init__(self, generator, discriminator, image_shape, noise_dim, num_classes):
+        self.generator = generator
+        self.discriminator = discriminator
+        self.image_shape = tuple(image_shape)
+        self.noise_dim = noise_dim
+        self.num_classes = num_classes
+
+    @property
+    def conditional(self):
+        return 'label' in self.latent_spec()
+
+    def latent_spec(self):
+        """Generator inputs with a free batch dimension, as `{name: tf.TensorSpec}`."""
+        return {'noise': tf.TensorSpec([None, self.noise_dim], tf.float32, name='noise')}
+
+    def sample_latent(self, rng, batch_size, labels=None):
+        """Draws generator inputs for `batch_size` images from the stateful `rng`."""
+        del labels  # Unconditional.
+        return {'noise': rng.normal([batch_size, self.noise_dim])}
+
+    def preview_noise_count(self):
+        """How many fixed noise vectors the per-epoch grid uses."""
+        return 64
+
+    def preview_latent(self, noise):
+        """Generator inputs for the per-epoch grid from the fixed `noise`; returns (latent, rows)."""
+        return {'noise': noise}, 8
+
+    def generate(self, latent, training=False):
+        return self.generator(latent, training=training)
+
+    def compute_losses(self, images, labels, rng, training=True):
+        """Returns a dict with scalar `g_loss`, `d_loss` and any `extra_metrics`."""
+        raise NotImplementedError
+
+    def build(self):
+        """Creates all variables (needed before restoring a checkpoint or tracing a step)."""
+        images = tf.zeros([1, *self.image_shape])
+        latent = {k: tf.zeros([1, *spec.shape[1:]], spec.dtype) for k, spec in self.latent_spec().items()}
+        self.generate(latent)
+        self.compute_losses(images, tf.zeros([1], tf.int32), tf.random.Generator.from_seed(0),
+                            training=False)
