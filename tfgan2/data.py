@@ -39,6 +39,7 @@ class DataUnavailableError(RuntimeError):
 @dataclasses.dataclass(frozen=True)
 class DatasetInfo:
     """A loaded split and what the models need to know about it."""
+    name: str
     dataset: tf.data.Dataset  # (image float32 [H, W, C] in [-1, 1], label int32 [])
     image_shape: tuple
     num_classes: int
@@ -151,7 +152,7 @@ def load_dataset(name='fashion_mnist', data_dir=None, split='train'):
         raise ValueError(f'{source} has images of shape {shape}; the models need [H, W, C] '
                          f'with H and W divisible by 4 (e.g. 28x28x1 or 32x32x3).')
     dataset = dataset.map(_scale, num_parallel_calls=tf.data.AUTOTUNE).cache()
-    return DatasetInfo(dataset, tuple(int(s) for s in shape), int(num_classes), int(num_examples),
+    return DatasetInfo(name, dataset, tuple(int(s) for s in shape), int(num_classes), int(num_examples),
                        list(names), source)
 
 

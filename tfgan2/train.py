@@ -2,6 +2,7 @@
 and per-epoch artifacts (grid, GIF, history, plot, TensorBoard)."""
 
 import dataclasses
+import json
 import os
 import sys
 import time
@@ -10,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan2 import artifacts, data
+from tfgan2 import artifacts, data, models
 
 
 @dataclasses.dataclass
@@ -98,14 +99,36 @@ class Trainer:
         applied = tf.cond(finite, apply, lambda: tf.constant(False))
         return metrics, applied
 
-    def preview_images(self):
-        latent, rows = self.gan.preview_latent(self.preview_noise)
-        return self.gan.generate(latent, training=False), rows
+    def preview_grids(self):
+        """{name: uint8 grid}: the main preview ('epoch') first, then the GAN's extra ones."""
+        previews = {'epoch': self.gan.preview_latent(self.preview_noise),
+                    **self.gan.extra_previews(self.preview_noise)}
+        return {name: artifacts.image_grid(self.gan.generate(latent, training=False).numpy(), rows)
+                for name, (latent, rows) in previews.items()}
 
-    def fit(self, dataset_info):
-        """Trains until `config.epochs` epochs are complete, resuming from the latest checkpoint."""
+    def _check_spec(self, dataset_info):
+        """Records how the GAN was built and on what (for export and evaluation); refuses to
+        resume a run that was built differently."""
+        spec = {**self.gan.spec, 'dataset': dataset_info.name, 'class_names': dataset_info.class_names}
+        path = os.path.join(self.config.model_dir, models.SPEC_FILE)
+        if os.path.exists(path):
+            with open(path) as f:
+                saved = json.load(f)
+            if saved != spec:
+                raise ValueError(f'{self.config.model_dir} holds a run of {saved}, not {spec}. '
+                                 f'Rerun with the flags of that run to resume it, or use a new --model_dir.')
+        else:
+            with artifacts.atomic_path(path) as tmp, open(tmp, 'w') as f:
+                json.dump(spec, f, indent=2)
+
+    def fit(self, dataset_info, on_epoch_end=None):
+        """Trains until `config.epochs` epochs are complete, resuming from the latest checkpoint.
+
+        `on_epoch_end(epoch)`, if given, returns a dict of extra figures (e.g. quality metrics)
+        recorded with that epoch's losses in the history, its plot and TensorBoard."""
         config = self.config
         os.makedirs(config.model_dir, exist_ok=True)
+        self._check_spec(dataset_info)
         restored = self.restore()
         full_epoch = -(-dataset_info.num_examples // config.batch_size)
         steps_per_epoch = min(config.steps_per_epoch or full_epoch, full_epoch)
@@ -125,7 +148,8 @@ class Trainer:
                                           skip_batches=done_in_epoch, take_batches=steps_per_epoch)
             sums = self._run_epoch(batches, epoch, done_in_epoch, steps_per_epoch)
             self.epoch.assign_add(1)
-            history.append({'epoch': epoch + 1, 'step': int(self.step.numpy()), **sums})
+            extra = on_epoch_end(epoch + 1) if on_epoch_end else {}
+            history.append({'epoch': epoch + 1, 'step': int(self.step.numpy()), **sums, **extra})
             self._write_epoch_artifacts(epoch + 1, history)
             self.manager.save(checkpoint_number=self.step, check_interval=False)
         return history
@@ -167,14 +191,16 @@ class Trainer:
         return means
 
     def _write_epoch_artifacts(self, epoch, history):
-        images, rows = self.preview_images()
-        grid = artifacts.image_grid(images.numpy(), rows)
-        artifacts.save_png(os.path.join(self.image_dir, f'epoch_{epoch:04d}.png'), grid)
+        grids = self.preview_grids()
+        for name, grid in grids.items():
+            folder = self.image_dir if name == 'epoch' else os.path.join(self.image_dir, name)
+            artifacts.save_png(os.path.join(folder, f'epoch_{epoch:04d}.png'), grid)
         artifacts.write_gif(artifacts.epoch_grid_paths(self.image_dir)[:epoch], self.gif_path)
         artifacts.write_history(self.history_path, history)
         artifacts.plot_history(history, os.path.join(self.config.model_dir, 'losses.png'))
         with self.writer.as_default(step=int(self.step.numpy())):
             for key, value in history[-1].items():
                 tf.summary.scalar(f'epoch/{key}', value)
-            tf.summary.image('preview', grid[np.newaxis], max_outputs=1)
+            for name, grid in grids.items():
+                tf.summary.image(f'preview/{name}', grid[np.newaxis], max_outputs=1)
         self.writer.flush()

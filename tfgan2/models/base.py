@@ -12,8 +12,6 @@ class GAN:
     """
 
     name = 'gan'
-    # Losses shown in progress bars, logs and the loss plot, besides g_loss and d_loss.
-    extra_metrics = ()
 
     def __init__(self, generator, discriminator, image_shape, noise_dim, num_classes):
         self.generator = generator
@@ -43,11 +41,17 @@ class GAN:
         """Generator inputs for the per-epoch grid from the fixed `noise`; returns (latent, rows)."""
         return {'noise': noise}, 8
 
+    def extra_previews(self, noise):
+        """Further per-epoch grids, as {name: (latent, rows)} (e.g. InfoGAN's code sweeps)."""
+        del noise
+        return {}
+
     def generate(self, latent, training=False):
         return self.generator(latent, training=training)
 
     def compute_losses(self, images, labels, rng, training=True):
-        """Returns a dict with scalar `g_loss`, `d_loss` and any `extra_metrics`."""
+        """Returns a dict of scalars: `g_loss` and `d_loss`, which train the two networks, plus
+        any diagnostics (e.g. class losses on real vs fake), all shown in logs and history."""
         raise NotImplementedError
 
     def build(self):
