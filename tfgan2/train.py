@@ -36,6 +36,13 @@ class NonFiniteLossError(RuntimeError):
     """A loss became NaN or infinite; the weights of the last good step are kept."""
 
 
+def _seed_states(model):
+    """The RNG states of layers such as Dropout: Keras tracks them in `variables` but not in
+    `weights`, and tf.train.Checkpoint misses them unless listed; exact resume needs them."""
+    weights = {id(v) for v in model.weights}
+    return [v for v in model.variables if id(v) not in weights]
+
+
 class Trainer:
     """Trains `gan` on a `data.DatasetInfo`, writing everything under `config.model_dir`."""
 
@@ -54,7 +61,8 @@ class Trainer:
         self.checkpoint = tf.train.Checkpoint(
             generator=gan.generator, discriminator=gan.discriminator,
             g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
-            step=self.step, epoch=self.epoch, rng=self.rng, preview_noise=self.preview_noise)
+            step=self.step, epoch=self.epoch, rng=self.rng, preview_noise=self.preview_noise,
+            layer_seeds=_seed_states(gan.generator) + _seed_states(gan.discriminator))
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, os.path.join(config.model_dir, 'checkpoints'),
             max_to_keep=config.keep_checkpoints)
@@ -82,6 +90,9 @@ class Trainer:
     def _train_step(self, images, labels):
         """One simultaneous update of both networks; skipped entirely if any loss is not finite."""
         gan = self.gan
+        # Batch-norm statistics move during the forward pass; keep a copy to undo a bad step.
+        statistics = gan.generator.non_trainable_weights + gan.discriminator.non_trainable_weights
+        previous = [tf.identity(v) for v in statistics]
         with tf.GradientTape(persistent=True) as tape:
             metrics = gan.compute_losses(images, labels, self.rng, training=True)
         g_vars = gan.generator.trainable_variables
@@ -96,7 +107,12 @@ class Trainer:
             self.step.assign_add(1)
             return tf.constant(True)
 
-        applied = tf.cond(finite, apply, lambda: tf.constant(False))
+        def undo():
+            for variable, value in zip(statistics, previous):
+                variable.assign(value)
+            return tf.constant(False)
+
+        applied = tf.cond(finite, apply, undo)
         return metrics, applied
 
     def preview_grids(self):

@@ -1,0 +1,48 @@
+"""Shared fixtures: small synthetic MNIST-format data written as real IDX files, tiny GANs."""
+
+import gzip
+import os
+import struct
+
+import numpy as np
+import pytest
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+TINY_WIDTHS = dict(noise_dim=8, generator_widths=(16, 8), discriminator_widths=(8, 16))
+
+
+def write_idx(path, array):
+    """Writes `array` (uint8) as an IDX file, gzipped when `path` ends in .gz."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = struct.pack('>BBBB', 0, 0, 0x08, array.ndim) + struct.pack(f'>{array.ndim}I', *array.shape)
+    opener = gzip.open if str(path).endswith('.gz') else open
+    with opener(path, 'wb') as f:
+        f.write(header + array.tobytes())
+
+
+def synthetic_digits(count, num_classes=10, size=28, seed=0):
+    """Images where class c is a bright 7x7 block at a class-specific place, plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, num_classes, count).astype(np.uint8)
+    images = rng.integers(0, 40, (count, size, size)).astype(np.uint8)
+    for i, label in enumerate(labels):
+        row, col = divmod(int(label), 4)
+        images[i, 2 + 6 * row: 9 + 6 * row, 2 + 6 * col: 9 + 6 * col] = 230
+    return images, labels
+
+
+def make_idx_dir(directory, train_count=200, test_count=50, gz=True):
+    os.makedirs(directory, exist_ok=True)
+    suffix = '.gz' if gz else ''
+    for split, count, seed in (('train', train_count, 0), ('t10k', test_count, 1)):
+        images, labels = synthetic_digits(count, seed=seed)
+        write_idx(os.path.join(directory, f'{split}-images-idx3-ubyte{suffix}'), images)
+        write_idx(os.path.join(directory, f'{split}-labels-idx1-ubyte{suffix}'), labels)
+    return str(directory)
+
+
+@pytest.fixture(scope='session')
+def idx_dir(tmp_path_factory):
+    """A folder of gzipped IDX files: 200 train and 50 test images, 10 classes."""
+    return make_idx_dir(tmp_path_factory.mktemp('idx'))
