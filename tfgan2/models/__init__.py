@@ -5,9 +5,12 @@ import os
 
 import tensorflow as tf
 
+from tfgan2.models.acgan import ACGAN
+from tfgan2.models.cgan import CGAN
 from tfgan2.models.dcgan import DCGAN
+from tfgan2.models.infogan import InfoGAN
 
-MODELS = {'dcgan': DCGAN}
+MODELS = {'dcgan': DCGAN, 'cgan': CGAN, 'acgan': ACGAN, 'infogan': InfoGAN}
 
 SPEC_FILE = 'gan.json'
 

@@ -1,0 +1,39 @@
+"""ACGAN (Odena et al. 2017): the discriminator sees only the image and has two heads, real/fake
+and class. The class loss trains both networks: the discriminator learns to classify, the
+generator learns to draw images classified as the label it was given."""
+
+from tfgan2 import losses
+from tfgan2.models import cgan
+
+
+class ACGAN(cgan.CGAN):
+    """CGAN's generator and two-headed discriminator, with the class head as an auxiliary classifier.
+
+    `class_weight` scales the class terms against the real/fake ones. `fake_class_weight`
+    scales the discriminator's class loss on generated images (1 in the paper): lower, the
+    classifier learns the classes from real images only, so generator and classifier cannot
+    agree on a labelling of fakes that real images do not share."""
+
+    name = 'acgan'
+
+    def __init__(self, image_shape, num_classes=0, noise_dim=100, generator_widths=(128, 64),
+                 discriminator_widths=(64, 128), kernel_size=4, dropout=0.3, mixing='concat',
+                 fake_labels='uniform', class_weight=1.0, fake_class_weight=1.0):
+        super().__init__(image_shape, num_classes, noise_dim, generator_widths, discriminator_widths,
+                         kernel_size, dropout, mixing, fake_labels)
+        self.class_weight = class_weight
+        self.fake_class_weight = fake_class_weight
+
+    def compute_losses(self, images, labels, rng, training=True):
+        latent = self.fake_latent(rng, labels)
+        fake = self.generate(latent, training=training)
+        real_logit, real_class_logits = self.discriminator(images, training=training)
+        fake_logit, fake_class_logits = self.discriminator(fake, training=training)
+        class_loss_real = losses.class_loss(labels, real_class_logits)
+        class_loss_fake = losses.class_loss(latent['label'], fake_class_logits)
+        return {
+            'g_loss': losses.generator_loss(fake_logit) + self.class_weight * class_loss_fake,
+            'd_loss': (losses.discriminator_loss(real_logit, fake_logit)
+                       + self.class_weight * (class_loss_real + self.fake_class_weight * class_loss_fake)),
+            'class_loss_real': class_loss_real,
+            'class_loss_fake': class_loss_fake}
