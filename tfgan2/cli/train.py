@@ -4,6 +4,7 @@ Example:
   tfgan2-train --model=dcgan --dataset=fashion_mnist --epochs=5 --model_dir=runs/dcgan
 """
 
+import inspect
 import os
 import sys
 
@@ -28,10 +29,58 @@ flags.DEFINE_list('generator_widths', ['128', '64'],
                   'Generator filters: first at H/4, the last two at H/4 and H/2 before the output.')
 flags.DEFINE_list('discriminator_widths', ['64', '128'], 'Discriminator filters, one per stride-2 conv.')
 flags.DEFINE_integer('kernel_size', 4, 'Convolution kernel size.', lower_bound=1)
+flags.DEFINE_float('dropout', 0.3, 'Dropout rate after each discriminator convolution.',
+                   lower_bound=0, upper_bound=0.9)
+flags.DEFINE_enum('label_mixing', None, ['concat', 'multiply'],
+                  'cgan/acgan/infogan: how the generator mixes the label embedding into the noise '
+                  '(model default: concat).')
+flags.DEFINE_enum('fake_labels', None, ['uniform', 'real'],
+                  'cgan/acgan/infogan: labels of generated training images, drawn uniformly or '
+                  'copied from the real batch (model default: uniform).')
+flags.DEFINE_float('class_loss_weight', None, 'acgan: weight of the class loss (model default: 1).',
+                   lower_bound=0)
+flags.DEFINE_float('fake_class_loss_weight', None,
+                   'acgan: weight of the discriminator\'s class loss on generated images '
+                   '(model default: 1).', lower_bound=0)
+flags.DEFINE_boolean('info_supervised', None,
+                     'infogan: use the dataset labels as the categorical code (model default: true).')
+flags.DEFINE_integer('info_categories', None,
+                     'infogan, unsupervised: values of the categorical code (model default: 10).',
+                     lower_bound=2)
+flags.DEFINE_float('info_categorical_weight', None,
+                   'infogan: weight of the categorical-code information loss (model default: 1).',
+                   lower_bound=0)
+flags.DEFINE_float('info_continuous_weight', None,
+                   'infogan: weight of the continuous-code information loss (model default: 1).',
+                   lower_bound=0)
 flags.DEFINE_integer('checkpoint_every', 200, 'Steps between checkpoints (epoch ends always save).',
                      lower_bound=1)
 flags.DEFINE_integer('keep_checkpoints', 3, 'How many checkpoints to keep.', lower_bound=1)
 flags.DEFINE_integer('seed', 0, 'Seed for weights, noise, shuffling and the preview grid.')
+flags.DEFINE_string('export_dir', None, 'When training ends, export the generator for TF Serving to '
+                    'EXPORT_DIR/<model>/<next version> (as tfgan2-export --export_base does).')
+
+
+# Flags that only some models take -> the hyperparameter each sets; unset ones keep the model default.
+MODEL_FLAGS = {'label_mixing': 'mixing', 'fake_labels': 'fake_labels',
+               'class_loss_weight': 'class_weight', 'fake_class_loss_weight': 'fake_class_weight',
+               'info_supervised': 'supervised', 'info_categories': 'categories',
+               'info_categorical_weight': 'categorical_weight',
+               'info_continuous_weight': 'continuous_weight'}
+
+
+def _model_hyperparameters(model_class):
+    """The model-specific flags that were set, as hyperparameters of `model_class`."""
+    accepted = inspect.signature(model_class).parameters
+    hyperparameters = {}
+    for flag, name in MODEL_FLAGS.items():
+        value = getattr(FLAGS, flag)
+        if value is None:
+            continue
+        if name not in accepted:
+            raise ValueError(f'--{flag} does not apply to --model={FLAGS.model}; drop it.')
+        hyperparameters[name] = value
+    return hyperparameters
 
 
 def _widths(name):
@@ -53,15 +102,17 @@ def main(argv):
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     # Imported here so that --help and flag errors answer without loading TensorFlow.
     import tensorflow as tf
-    from tfgan2 import data, models
+    from tfgan2 import data, export, models
     from tfgan2.train import NonFiniteLossError, TrainConfig, Trainer
 
     try:
         if FLAGS.model not in models.MODELS:
             raise ValueError(f'--model={FLAGS.model} is unknown; choose one of {", ".join(sorted(models.MODELS))}.')
         hyperparameters = dict(noise_dim=FLAGS.noise_dim, kernel_size=FLAGS.kernel_size,
+                               dropout=FLAGS.dropout,
                                generator_widths=_widths('generator_widths'),
-                               discriminator_widths=_widths('discriminator_widths'))
+                               discriminator_widths=_widths('discriminator_widths'),
+                               **_model_hyperparameters(models.MODELS[FLAGS.model]))
         dataset = data.load_dataset(FLAGS.dataset, FLAGS.data_dir)
         tf.keras.utils.set_random_seed(FLAGS.seed)
         gan = models.build_gan(FLAGS.model, dataset.image_shape, dataset.num_classes, **hyperparameters)
@@ -72,6 +123,8 @@ def main(argv):
             steps_per_epoch=FLAGS.steps_per_epoch, checkpoint_every=FLAGS.checkpoint_every,
             keep_checkpoints=FLAGS.keep_checkpoints)
         Trainer(gan, config).fit(dataset)
+        if FLAGS.export_dir:
+            print(f'Exported the generator to {export.export_generator(gan, FLAGS.export_dir, FLAGS.model)}')
     except (ValueError, data.DataUnavailableError, NonFiniteLossError) as e:
         sys.exit(f'error: {e}')
     print(f'Done: grids, GIF and checkpoints are in {FLAGS.model_dir}')
