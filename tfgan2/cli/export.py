@@ -1,0 +1,54 @@
+"""Exports the generator of a training run as a SavedModel that TensorFlow Serving loads:
+EXPORT_BASE/<model_name>/<version>/, written whole or not at all.
+
+Example:
+  tfgan2-export --model_dir=runs/cgan --export_base=exports --model_name=cgan
+"""
+
+import os
+import sys
+
+from absl import app, flags, logging
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string('model_dir', None, 'The training run to export (the --model_dir of tfgan2-train).')
+flags.DEFINE_string('checkpoint', None, 'A checkpoint of that run to export instead of its latest, '
+                    'e.g. runs/cgan/checkpoints/ckpt-400.')
+flags.DEFINE_string('export_base', 'exports', 'Folder holding one sub-folder per served model '
+                    '(the base_path of serving/models.config without the model name).')
+flags.DEFINE_string('model_name', None, 'Name the server will serve it under; defaults to the '
+                    'model kind of the run (dcgan, cgan, ...).')
+flags.DEFINE_integer('version', None, 'Version number; defaults to one past the highest exported.',
+                     lower_bound=1)
+flags.DEFINE_bool('overwrite', False, 'Replace --version if it already exists.')
+flags.mark_flag_as_required('model_dir')
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
+    if not FLAGS['verbosity'].present:
+        logging.set_verbosity(logging.WARNING)
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    # Imported here so that --help and flag errors answer without loading TensorFlow.
+    import tensorflow as tf
+    from tfgan2 import export, models
+
+    try:
+        gan = models.load_gan(FLAGS.model_dir, FLAGS.checkpoint)
+        path = export.export_generator(gan, FLAGS.export_base, FLAGS.model_name or gan.spec['model'],
+                                       FLAGS.version, FLAGS.overwrite)
+    except ValueError as e:
+        sys.exit(f'error: {e}')
+    except tf.errors.NotFoundError as e:  # A --checkpoint that does not exist.
+        sys.exit(f'error: {e.message}')
+    print(f'Exported {FLAGS.model_dir} to {path} (signatures: {", ".join(export.SIGNATURES)})')
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == '__main__':
+    run()

@@ -1,0 +1,69 @@
+"""Draws images from an exported generator (a SavedModel from tfgan2-export), no server needed,
+through the same signatures TF Serving would call, and saves them as one grid PNG.
+
+Example:
+  tfgan2-generate --saved_model=exports/cgan --label=0,1,2 --num=8 --seed=3 --out=cgan.png
+"""
+
+import os
+import sys
+
+from absl import app, flags, logging
+
+from tfgan2.cli import sample_flags
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string('saved_model', None, 'An export: EXPORT_BASE/<model_name> (its highest version '
+                    'is used, as TF Serving would) or one version folder EXPORT_BASE/<model_name>/<N>.')
+flags.mark_flag_as_required('saved_model')
+flags.adopt_module_key_flags(sample_flags)
+
+
+def _version_dir(path):
+    """`path` itself if it holds a SavedModel, else its highest numbered version."""
+    from tfgan2 import export
+    if os.path.exists(os.path.join(path, 'saved_model.pb')):
+        return path
+    found = export.versions(path)
+    if not found:
+        raise ValueError(f'{path} holds no SavedModel and no numbered version folders; point '
+                         f'--saved_model at an export from tfgan2-export.')
+    return os.path.join(path, str(found[-1]))
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
+    if not FLAGS['verbosity'].present:
+        logging.set_verbosity(logging.WARNING)
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    # Imported here so that --help and flag errors answer without loading TensorFlow.
+    import tensorflow as tf
+    from tfgan2 import serving
+
+    try:
+        path = _version_dir(FLAGS.saved_model)
+        signatures = tf.saved_model.load(path).signatures
+        if FLAGS.signature not in signatures:
+            raise ValueError(f'{path} has no signature {FLAGS.signature!r}; it has '
+                             f'{", ".join(sorted(signatures))}.')
+        function = signatures[FLAGS.signature]
+        inputs, rows = serving.signature_inputs(function.structured_input_signature[1], FLAGS.label,
+                                                FLAGS.num, FLAGS.seed)
+        outputs = function(**{name: tf.constant(value) for name, value in inputs.items()})
+        images = serving.output_images({name: value.numpy() for name, value in outputs.items()})
+        serving.save_grid(images, rows, FLAGS.out)
+    except tf.errors.InvalidArgumentError as e:
+        sys.exit(f'error: the model rejected the request: {serving.error_summary(e.message)}')
+    except ValueError as e:
+        sys.exit(f'error: {e}')
+    print(f'Wrote {len(images)} images from {path} ({FLAGS.signature}) to {FLAGS.out}')
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == '__main__':
+    run()
