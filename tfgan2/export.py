@@ -30,6 +30,7 @@ SIGNATURES = (SERVING_DEFAULT, FROM_SEED, PNG_FROM_SEED)
 
 IMAGES = 'images'
 PNG_IMAGES = 'images_png_bytes'
+NOISE = 'noise'
 SEED = 'seed'
 NUM_IMAGES = 'num_images'
 LABEL = 'label'
