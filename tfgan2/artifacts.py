@@ -70,32 +70,56 @@ def epoch_grid_paths(image_dir):
 
 
 def write_history(path, rows):
-    """Writes per-epoch records (dicts with the same keys) as CSV."""
+    """Writes per-epoch records as CSV; a column missing from some rows (e.g. a figure measured
+    only every few epochs) is left empty there."""
+    fieldnames = list(dict.fromkeys(key for row in rows for key in row))
     with atomic_path(path) as tmp, open(tmp, 'w', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(f, fieldnames=fieldnames)
         writer.writeheader()
         writer.writerows(rows)
 
 
 def read_history(path):
-    """Per-epoch records from `write_history`, numbers as floats; [] when there is no file."""
+    """Per-epoch records from `write_history`, numbers as floats, empty cells left out; [] when
+    there is no file."""
     if not os.path.exists(path):
         return []
     with open(path, newline='') as f:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+        return [{k: float(v) for k, v in row.items() if v != ''} for row in csv.DictReader(f)]
+
+
+# History columns named eval_<figure> get a panel of their own in the plot; an eval_real_<figure>
+# column is drawn dashed in that panel as the real-data reference.
+METRIC_PREFIX = 'eval_'
+REFERENCE_PREFIX = 'eval_real_'
+
+
+def _plot_column(ax, rows, key, **style):
+    points = [(row['epoch'], row[key]) for row in rows if key in row]
+    ax.plot(*zip(*points), **{'marker': 'o', 'label': key, **style})
 
 
 def plot_history(rows, path):
-    """Plots every loss column of the history against the epoch."""
-    epochs = [row['epoch'] for row in rows]
-    keys = [k for k in rows[0] if k.endswith('loss')]
-    fig, ax = plt.subplots(figsize=(7, 4))
+    """Plots every loss column against the epoch in one panel, and each quality figure
+    (`eval_*` columns) in a panel of its own below it."""
+    keys = list(dict.fromkeys(key for row in rows for key in row))
+    figures = [k for k in keys if k.startswith(METRIC_PREFIX) and not k.startswith(REFERENCE_PREFIX)]
+    fig, axes = plt.subplots(1 + len(figures), 1, figsize=(7, 4 + 2.5 * len(figures)), sharex=True,
+                             squeeze=False)
     for key in keys:
-        ax.plot(epochs, [row[key] for row in rows], marker='o', label=key)
-    ax.set_xlabel('epoch')
-    ax.set_ylabel('mean loss')
-    ax.legend()
-    ax.grid(alpha=0.3)
+        if key.endswith('loss'):
+            _plot_column(axes[0, 0], rows, key)
+    axes[0, 0].set_ylabel('mean loss')
+    for ax, key in zip(axes[1:, 0], figures):
+        _plot_column(ax, rows, key)
+        reference = REFERENCE_PREFIX + key[len(METRIC_PREFIX):]
+        if reference in keys:
+            _plot_column(ax, rows, reference, marker='', linestyle='--', color='gray')
+        ax.set_ylabel(key[len(METRIC_PREFIX):].replace('_', ' '), fontsize=8)
+    for ax in axes[:, 0]:
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel('epoch')
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp)

@@ -57,6 +57,10 @@ flags.DEFINE_integer('checkpoint_every', 200, 'Steps between checkpoints (epoch 
                      lower_bound=1)
 flags.DEFINE_integer('keep_checkpoints', 3, 'How many checkpoints to keep.', lower_bound=1)
 flags.DEFINE_integer('seed', 0, 'Seed for weights, noise, shuffling and the preview grid.')
+flags.DEFINE_integer('eval_every', 0, 'Every N epochs, measure sample quality (Frechet distance, classifier '
+                     'score, label accuracy, collapsed classes; see tfgan2-evaluate) into history.csv, '
+                     'the plot and TensorBoard; 0: never. The first use per dataset trains and caches '
+                     'its evaluation classifier (a few minutes).', lower_bound=0)
 flags.DEFINE_string('export_dir', None, 'When training ends, export the generator for TF Serving to '
                     'EXPORT_DIR/<model>/<next version> (as tfgan2-export --export_base does).')
 
@@ -102,7 +106,7 @@ def main(argv):
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     # Imported here so that --help and flag errors answer without loading TensorFlow.
     import tensorflow as tf
-    from tfgan2 import data, export, models
+    from tfgan2 import data, evaluation, export, models
     from tfgan2.train import NonFiniteLossError, TrainConfig, Trainer
 
     try:
@@ -114,6 +118,8 @@ def main(argv):
                                discriminator_widths=_widths('discriminator_widths'),
                                **_model_hyperparameters(models.MODELS[FLAGS.model]))
         dataset = data.load_dataset(FLAGS.dataset, FLAGS.data_dir)
+        # Before seeding, so that whether the classifier is trained or cached cannot change the run.
+        evaluator = evaluation.Evaluator(FLAGS.dataset, FLAGS.data_dir) if FLAGS.eval_every else None
         tf.keras.utils.set_random_seed(FLAGS.seed)
         gan = models.build_gan(FLAGS.model, dataset.image_shape, dataset.num_classes, **hyperparameters)
         config = TrainConfig(
@@ -122,7 +128,8 @@ def main(argv):
             g_beta_1=FLAGS.g_beta_1, d_beta_1=FLAGS.d_beta_1, seed=FLAGS.seed,
             steps_per_epoch=FLAGS.steps_per_epoch, checkpoint_every=FLAGS.checkpoint_every,
             keep_checkpoints=FLAGS.keep_checkpoints)
-        Trainer(gan, config).fit(dataset)
+        on_epoch_end = evaluation.epoch_hook(evaluator, gan, FLAGS.eval_every) if evaluator else None
+        Trainer(gan, config).fit(dataset, on_epoch_end)
         if FLAGS.export_dir:
             print(f'Exported the generator to {export.export_generator(gan, FLAGS.export_dir, FLAGS.model)}')
     except (ValueError, data.DataUnavailableError, NonFiniteLossError) as e:

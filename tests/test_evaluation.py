@@ -1,0 +1,195 @@
+"""Evaluation: the metric formulas, the cached classifier, the Evaluator on real and collapsed
+generators, per-epoch figures in training, and the tfgan2-evaluate command."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import TINY_WIDTHS, make_idx_dir
+from tfgan2 import artifacts, data, export, models
+from tfgan2.evaluation import classifier, evaluate, metrics
+from tfgan2.train import TrainConfig, Trainer
+
+TINY_CLASSIFIER = classifier.ClassifierConfig(epochs=4, batch_size=32, feature_dim=16)
+
+
+def correlated_features(count, dim=6, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(count, dim)) @ rng.normal(size=(dim, dim)) + rng.normal(size=dim)
+
+
+def test_frechet_distance_of_a_set_with_itself_is_zero_and_grows_with_noise():
+    features = correlated_features(2000)
+    assert metrics.frechet_distance(features, features) == pytest.approx(0, abs=1e-6)
+    rng = np.random.default_rng(1)
+    distances = [metrics.frechet_distance(features, features + rng.normal(scale=s, size=features.shape))
+                 for s in (0.1, 0.5, 1.0, 2.0)]
+    assert distances[0] > 0 and all(a < b for a, b in zip(distances, distances[1:]))
+
+
+def test_frechet_distance_matches_the_closed_form():
+    # Diagonal covariances: |mu_a - mu_b|^2 + sum (sqrt(a_i) - sqrt(b_i))^2.
+    var_a, var_b = np.array([1.0, 4.0, 9.0]), np.array([4.0, 1.0, 0.25])
+    mean_a, mean_b = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
+    expected = 1 + 4 + np.sum((np.sqrt(var_a) - np.sqrt(var_b)) ** 2)
+    assert metrics.frechet_distance_from_statistics(mean_a, np.diag(var_a), mean_b,
+                                                    np.diag(var_b)) == pytest.approx(expected)
+    # Non-commuting covariances: tr((A B)^1/2) from the (real, positive) eigenvalues of A @ B.
+    cov_a, cov_b = np.cov(correlated_features(500, 4, 2).T), np.cov(correlated_features(500, 4, 3).T)
+    trace_sqrt = np.sum(np.sqrt(np.linalg.eigvals(cov_a @ cov_b).real))
+    expected = np.trace(cov_a) + np.trace(cov_b) - 2 * trace_sqrt
+    assert metrics.frechet_distance_from_statistics(np.zeros(4), cov_a, np.zeros(4),
+                                                    cov_b) == pytest.approx(expected, rel=1e-6)
+
+
+def test_classifier_score_is_one_for_constant_and_k_for_uniform_confident_predictions():
+    constant = np.tile([0.3, -1.0, 2.0, 0.0], (100, 1))
+    assert metrics.classifier_score(constant) == pytest.approx(1.0)
+    confident_uniform = 50.0 * np.eye(10)[np.arange(1000) % 10]
+    assert metrics.classifier_score(confident_uniform) == pytest.approx(10.0, rel=1e-6)
+    confident_two_classes = 50.0 * np.eye(10)[np.arange(1000) % 2]
+    assert metrics.classifier_score(confident_two_classes) == pytest.approx(2.0, rel=1e-6)
+
+
+def test_label_accuracy_matches_a_hand_count():
+    requested = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
+    predicted = np.array([0, 1, 0, 1, 1, 2, 0, 0, 0])
+    overall, per_class = metrics.label_accuracy(predicted, requested, num_classes=4)
+    assert overall == pytest.approx(5 / 9)
+    np.testing.assert_allclose(per_class[:3], [2 / 3, 1.0, 1 / 4])
+    assert np.isnan(per_class[3])  # never requested
+    with pytest.raises(ValueError, match='same length'):
+        metrics.label_accuracy(predicted[:3], requested, 4)
+
+
+def test_collapse_flags_dropped_and_squeezed_classes():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(300, 5))
+    real_classes = np.arange(300) % 3
+    fake = np.concatenate([rng.normal(size=(100, 5)),         # class 0: as varied as the real one
+                           np.tile(rng.normal(size=5), (95, 1)),  # class 1: one image repeated
+                           rng.normal(size=(5, 5))])           # class 2: almost never drawn
+    fake_classes = np.repeat([0, 1, 2], [100, 95, 5])
+    share, diversity = metrics.class_diversity(fake, fake_classes, 3)
+    real_share, real_diversity = metrics.class_diversity(real, real_classes, 3)
+    np.testing.assert_allclose(share, [0.5, 0.475, 0.025])
+    assert diversity[1] == pytest.approx(0, abs=1e-6)
+    assert diversity[0] == pytest.approx(real_diversity[0], rel=0.1)
+    assert metrics.collapsed_classes(share, diversity, real_share, real_diversity) == [1, 2]
+
+
+@pytest.fixture(scope='module')
+def eval_data(tmp_path_factory):
+    """Synthetic IDX data with enough test images for per-class figures."""
+    return make_idx_dir(tmp_path_factory.mktemp('eval_idx'), train_count=400, test_count=400)
+
+
+@pytest.fixture(scope='module')
+def cache_dir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp('cache'))
+
+
+def test_classifier_is_trained_once_then_reused_from_the_cache(eval_data, tmp_path, monkeypatch):
+    trainings = []
+    train = classifier.train_classifier
+    monkeypatch.setattr(classifier, 'train_classifier',
+                        lambda *args: trainings.append(args) or train(*args))
+    first = classifier.load_or_train('synthetic', eval_data, str(tmp_path), TINY_CLASSIFIER, verbose=False)
+    second = classifier.load_or_train('synthetic', eval_data, str(tmp_path), TINY_CLASSIFIER, verbose=False)
+    assert len(trainings) == 1
+    assert first.test_accuracy > 0.9 and second.info == first.info
+    images, _ = classifier.dataset_arrays(data.load_dataset('synthetic', eval_data, 'test'))
+    np.testing.assert_allclose(first.features_and_logits(images[:20])[1],
+                               second.features_and_logits(images[:20])[1], rtol=1e-5, atol=1e-5)
+    assert [n for n in os.listdir(tmp_path / 'classifiers')] == [f'synthetic-{first.info["fingerprint"]}']
+    # Another recipe is another classifier, not the cached one.
+    classifier.load_or_train('synthetic', eval_data, str(tmp_path),
+                             classifier.ClassifierConfig(epochs=1, feature_dim=8), verbose=False)
+    assert len(trainings) == 2
+
+
+@pytest.fixture(scope='module')
+def evaluator(eval_data, cache_dir):
+    return evaluate.Evaluator('synthetic', eval_data, cache_dir=cache_dir,
+                              classifier_config=TINY_CLASSIFIER, verbose=False)
+
+
+def test_evaluator_scores_real_images_near_the_floor_and_a_constant_image_as_collapsed(eval_data, evaluator):
+    train_images, train_labels = classifier.dataset_arrays(data.load_dataset('synthetic', eval_data))
+    rng = np.random.default_rng(0)
+    real = evaluator.evaluate(lambda count, labels: train_images[rng.integers(0, 400, count)])
+    assert real.num_samples == 200
+    assert real.frechet_distance < 3 * real.real_frechet_distance
+    assert real.classifier_score > 0.8 * real.real_classifier_score
+    assert real.collapsed_classes == [] and real.label_accuracy is None
+
+    constant = evaluator.evaluate(lambda count, labels: np.repeat(train_images[:1], count, axis=0))
+    assert constant.frechet_distance > 10 * real.frechet_distance
+    assert constant.classifier_score == pytest.approx(1.0)
+    assert len(constant.collapsed_classes) == 10
+
+    # Draws class `label` when asked for it, except class 3, drawn as class 0.
+    by_class = {c: train_images[train_labels == c] for c in range(10)}
+    conditional = evaluator.evaluate(
+        lambda count, labels: np.stack([by_class[0 if c == 3 else c][i % 5] for i, c in enumerate(labels)]),
+        class_conditional=True)
+    assert conditional.label_accuracy == pytest.approx(
+        1 - np.mean(np.arange(200) % 10 == 3), abs=0.03)
+    assert conditional.label_accuracy_per_class[3] < 0.1
+    assert 'Frechet distance' in conditional.report() and '3' in conditional.collapsed_classes
+
+
+def test_evaluator_rejects_images_of_another_shape(evaluator):
+    with pytest.raises(ValueError, match='shape'):
+        evaluator.evaluate(lambda count, labels: np.zeros([count, 32, 32, 3], np.float32))
+
+
+@pytest.fixture(scope='module')
+def cgan_run(eval_data, evaluator, tmp_path_factory):
+    """A tiny CGAN trained for 3 epochs with quality figures every second epoch: (dir, history)."""
+    model_dir = tmp_path_factory.mktemp('cgan_run')
+    info = data.load_dataset('synthetic', eval_data)
+    tf.keras.utils.set_random_seed(0)
+    gan = models.build_gan('cgan', info.image_shape, info.num_classes, **TINY_WIDTHS)
+    config = TrainConfig(model_dir=str(model_dir), epochs=3, batch_size=64, steps_per_epoch=2, verbose=False)
+    history = Trainer(gan, config).fit(info, evaluate.epoch_hook(evaluator, gan, every=2, verbose=False))
+    return model_dir, history
+
+
+def test_epoch_hook_records_figures_every_n_epochs(cgan_run):
+    model_dir, history = cgan_run
+    assert ['eval_label_accuracy' in row for row in history] == [False, True, False]
+    saved = artifacts.read_history(model_dir / 'history.csv')
+    assert saved[1]['eval_frechet_distance'] == pytest.approx(history[1]['eval_frechet_distance'])
+    assert 'eval_frechet_distance' not in saved[0] and 'eval_frechet_distance' not in saved[2]
+    assert 0 <= saved[1]['eval_label_accuracy'] <= 1
+    assert (model_dir / 'losses.png').stat().st_size > 0
+
+
+def evaluate_cli(*args, cache_dir):
+    return subprocess.run([sys.executable, '-m', 'tfgan2.cli.evaluate', *args], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, 'TFGAN2_CACHE': cache_dir})
+
+
+def test_cli_evaluates_a_run_and_its_export(cgan_run, eval_data, tmp_path):
+    model_dir, _ = cgan_run
+    cache = str(tmp_path / 'cache')  # The CLI trains the default classifier recipe here.
+    run = evaluate_cli(f'--model_dir={model_dir}', f'--data_dir={eval_data}', '--num_samples=100',
+                       f'--output={tmp_path / "run.json"}', cache_dir=cache)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert 'label accuracy' in run.stdout and (tmp_path / 'run.json').exists()
+    assert os.listdir(os.path.join(cache, 'classifiers'))[0].startswith('synthetic-')
+
+    export.export_generator(models.load_gan(str(model_dir)), str(tmp_path / 'exports'), 'cgan')
+    exported = evaluate_cli(f'--saved_model={tmp_path / "exports" / "cgan"}', '--dataset=synthetic',
+                            f'--data_dir={eval_data}', '--num_samples=100', cache_dir=cache)
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    assert 'label accuracy' in exported.stdout and 'Training the' not in exported.stdout
+
+    missing_dataset = evaluate_cli(f'--saved_model={tmp_path / "exports" / "cgan"}', cache_dir=cache)
+    assert missing_dataset.returncode != 0
+    assert missing_dataset.stderr.strip().splitlines()[-1].startswith('error: --saved_model needs --dataset')

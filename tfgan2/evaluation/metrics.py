@@ -1,0 +1,107 @@
+"""Sample-quality figures computed from classifier features and logits (numpy, float64).
+
+- `frechet_distance`: distance between Gaussians fitted to two feature sets (FID's formula).
+- `classifier_score`: exp E[KL(p(y|x) || p(y))] (the Inception score's formula): high when each
+  image is confidently one class and the classes are evenly covered.
+- `label_accuracy`: how often generated images are classified as the label they were asked for.
+- `class_diversity` / `collapsed_classes`: per class, how varied the images are, and which classes
+  a generator has dropped or squeezed into a few near-identical images (mode collapse).
+"""
+
+import numpy as np
+
+
+def _sqrt_psd(matrix):
+    """Square root of a symmetric positive semi-definite matrix via its eigendecomposition."""
+    eigenvalues, eigenvectors = np.linalg.eigh(matrix)
+    return (eigenvectors * np.sqrt(np.clip(eigenvalues, 0, None))) @ eigenvectors.T
+
+
+def gaussian_statistics(features):
+    """(mean [D], covariance [D, D]) of features [N, D]."""
+    features = np.asarray(features, np.float64)
+    if features.ndim != 2 or len(features) < 2:
+        raise ValueError(f'Need at least two feature vectors as [N, D] to fit a Gaussian, got shape '
+                         f'{features.shape}; evaluate more samples.')
+    return features.mean(axis=0), np.cov(features, rowvar=False)
+
+
+def frechet_distance_from_statistics(mean_a, cov_a, mean_b, cov_b):
+    """|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^1/2).
+
+    tr((S_a S_b)^1/2) is computed as tr((S_a^1/2 S_b S_a^1/2)^1/2): the same eigenvalues, but a
+    symmetric PSD matrix, so eigh is stable and no complex parts appear (no scipy needed)."""
+    sqrt_a = _sqrt_psd(cov_a)
+    cross = np.linalg.eigvalsh(sqrt_a @ cov_b @ sqrt_a)
+    trace_sqrt = np.sqrt(np.clip(cross, 0, None)).sum()
+    distance = np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_sqrt
+    return float(max(distance, 0.0))
+
+
+def frechet_distance(features_a, features_b):
+    """Fréchet distance between Gaussians fitted to features [N, D] and [M, D]."""
+    return frechet_distance_from_statistics(*gaussian_statistics(features_a),
+                                            *gaussian_statistics(features_b))
+
+
+def _log_softmax(logits):
+    logits = np.asarray(logits, np.float64)
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def classifier_score(logits):
+    """exp(mean_x KL(p(y|x) || p(y))) from logits [N, K]; between 1 (every image gets the same
+    prediction) and K (confident predictions spread evenly over the K classes)."""
+    log_p = _log_softmax(logits)
+    p = np.exp(log_p)
+    log_marginal = np.log(p.mean(axis=0) + 1e-30)
+    return float(np.exp(np.mean(np.sum(p * (log_p - log_marginal), axis=-1))))
+
+
+def label_accuracy(predicted, requested, num_classes):
+    """(overall accuracy, accuracy per class [K]) of `predicted` class ids against the `requested`
+    ones; a class never requested gets NaN."""
+    predicted, requested = np.asarray(predicted), np.asarray(requested)
+    if predicted.shape != requested.shape or predicted.ndim != 1:
+        raise ValueError(f'predicted {predicted.shape} and requested {requested.shape} labels must be '
+                         f'1-D arrays of the same length.')
+    correct = predicted == requested
+    per_class = np.array([correct[requested == c].mean() if np.any(requested == c) else np.nan
+                          for c in range(num_classes)])
+    return float(correct.mean()), per_class
+
+
+def mean_pairwise_distance(features, max_samples=1000):
+    """Mean Euclidean distance between distinct rows of features [N, D] (the first `max_samples`
+    rows, to bound the N^2 cost); NaN with fewer than two rows."""
+    features = np.asarray(features, np.float64)[:max_samples]
+    n = len(features)
+    if n < 2:
+        return float('nan')
+    squared = np.sum(features ** 2, axis=1)
+    distances = np.sqrt(np.clip(squared[:, None] + squared[None, :] - 2 * features @ features.T, 0, None))
+    return float(distances.sum() / (n * (n - 1)))
+
+
+def class_diversity(features, classes, num_classes):
+    """(share of rows per class [K], mean pairwise feature distance within each class [K])."""
+    classes = np.asarray(classes)
+    share = np.bincount(classes, minlength=num_classes)[:num_classes] / max(len(classes), 1)
+    diversity = np.array([mean_pairwise_distance(features[classes == c]) for c in range(num_classes)])
+    return share, diversity
+
+
+def collapsed_classes(share, diversity, real_share, real_diversity, min_share_ratio=0.25,
+                      min_diversity_ratio=0.5):
+    """Indices of classes the generator dropped (share under `min_share_ratio` of the real share)
+    or collapsed (diversity under `min_diversity_ratio` of the real diversity)."""
+    flagged = []
+    for c in range(len(real_share)):
+        dropped = share[c] < min_share_ratio * real_share[c]
+        # Under two generated images in a class (NaN diversity) counts as collapsed.
+        squeezed = (np.isfinite(real_diversity[c])
+                    and not diversity[c] >= min_diversity_ratio * real_diversity[c])
+        if real_share[c] > 0 and (dropped or squeezed):
+            flagged.append(c)
+    return flagged
