@@ -1,0 +1,293 @@
+"""SavedModel export held to TF Serving's contract: signatures read back from disk (and by
+saved_model_cli), run in a TF1 session by tensor names as the C++ server does, reloaded in a
+process without tfgan2, validated in the graph, and published atomically as numbered versions.
+Every model in tfgan2.models.MODELS is covered."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow.core.framework import types_pb2
+from tensorflow.core.protobuf import saved_model_pb2
+
+from conftest import TINY_WIDTHS
+from exported_models import IMAGE_SHAPE, NUM_CLASSES, export_run, latent_batch, randomize_generator
+from tfgan2 import export, models
+
+PREDICT_METHOD = 'tensorflow/serving/predict'
+
+
+@pytest.fixture(scope='module')
+def exports(tmp_path_factory):
+    """{model: (model_dir, export path)} for every registered model."""
+    root = str(tmp_path_factory.mktemp('export'))
+    return {name: export_run(root, name) for name in sorted(models.MODELS)}
+
+
+@pytest.fixture(scope='module', params=sorted(models.MODELS))
+def exported(request, exports):
+    """(model name, run dir, export path, the GAN rebuilt from the run's checkpoint)."""
+    model_dir, path = exports[request.param]
+    return request.param, model_dir, path, models.load_gan(model_dir)
+
+
+def read_signatures(path):
+    saved_model = saved_model_pb2.SavedModel()
+    with open(os.path.join(path, 'saved_model.pb'), 'rb') as f:
+        saved_model.ParseFromString(f.read())
+    (meta_graph,) = saved_model.meta_graphs
+    assert list(meta_graph.meta_info_def.tags) == ['serve']
+    return meta_graph.signature_def
+
+
+def contract(tensor_infos):
+    """{alias: (dtype name, shape)} of a SignatureDef's inputs or outputs."""
+    return {alias: (tf.dtypes.as_dtype(info.dtype).name, [d.size for d in info.tensor_shape.dim])
+            for alias, info in tensor_infos.items()}
+
+
+def expected_contract(gan):
+    """What each signature must take and give, written out from the issue's contract."""
+    latent = {'noise': ('float32', [-1, TINY_WIDTHS['noise_dim']])}
+    if gan.conditional:
+        latent['label'] = ('int32', [-1])
+    if 'code' in gan.latent_spec():
+        latent['code'] = ('float32', [-1, 2])
+    seeded = {'seed': ('int64', []), **({'label': ('int32', [-1])} if gan.conditional
+                                        else {'num_images': ('int32', [])})}
+    images = {'images': ('float32', [-1, *IMAGE_SHAPE])}
+    return {'serving_default': (latent, images), 'from_seed': (seeded, images),
+            'png_from_seed': (seeded, {'images_png_bytes': ('string', [-1])})}
+
+
+def test_signature_contract_read_back_from_disk(exported):
+    _, _, path, gan = exported
+    signatures = read_signatures(path)
+    assert set(signatures) - {'__saved_model_init_op'} == set(export.SIGNATURES)
+    for key, (inputs, outputs) in expected_contract(gan).items():
+        assert signatures[key].method_name == PREDICT_METHOD
+        assert contract(signatures[key].inputs) == inputs, key
+        assert contract(signatures[key].outputs) == outputs, key
+
+
+def test_saved_model_cli_shows_the_same_signatures(exports):
+    cli = os.path.join(os.path.dirname(sys.executable), 'saved_model_cli')
+    runs = {name: subprocess.Popen([cli, 'show', '--dir', path, '--all'], stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, text=True)
+            for name, (_, path) in exports.items()}
+    for name, process in runs.items():
+        shown, _ = process.communicate(timeout=120)
+        assert process.returncode == 0
+        signatures = read_signatures(exports[name][1])
+        for key in export.SIGNATURES:
+            block = re.search(rf"signature_def\['{key}'\]:\n(.*?)Method name is: (\S+)", shown, re.S)
+            assert block and block[2] == PREDICT_METHOD, (name, key)
+            listed = re.findall(r"(?:inputs|outputs)\['(\w+)'\] tensor_info:\n\s+dtype: (\w+)\n"
+                                r"\s+shape: (.*)\n", block[1])
+            shown_contract = {alias: (dtype, [int(size) for size in re.findall(r'-?\d+', shape)])
+                              for alias, dtype, shape in listed}
+            on_disk = {alias: (types_pb2.DataType.Name(info.dtype), [d.size for d in info.tensor_shape.dim])
+                       for alias, info in {**signatures[key].inputs, **signatures[key].outputs}.items()}
+            assert shown_contract == on_disk, (name, key)
+
+
+@pytest.fixture(scope='module')
+def session(exported):
+    """The export loaded into a TF1 graph and session, the way tensorflow_model_server loads it."""
+    graph = tf.Graph()
+    sess = tf.compat.v1.Session(graph=graph)
+    with graph.as_default():  # Only while loading: the tests around it run eagerly.
+        meta_graph = tf.compat.v1.saved_model.loader.load(sess, ['serve'], exported[2])
+    yield sess, meta_graph.signature_def
+    sess.close()
+
+
+def run_signature(session, key, inputs, output):
+    """Runs signature `key` by tensor names (feeds and fetch), as the C++ server does."""
+    sess, signatures = session
+    signature = signatures[key]
+    return sess.run(signature.outputs[output].name,
+                    {signature.inputs[alias].name: value for alias, value in inputs.items()})
+
+
+def test_tf1_session_equals_the_generator_in_the_checkpoint(exported, session):
+    _, _, _, gan = exported
+    latent = latent_batch(gan, 12)
+    served = run_signature(session, 'serving_default', latent, 'images')
+    expected = (gan.generator({k: tf.constant(v) for k, v in latent.items()}, training=False) + 1) / 2
+    assert served.shape == (12, *IMAGE_SHAPE) and served.dtype == np.float32
+    np.testing.assert_allclose(served, expected.numpy(), atol=1e-5)
+    assert served.min() >= 0 and served.max() <= 1 and served.std() > 0.1  # far from flat gray
+
+
+def seeded_inputs(gan, seed, count=6, label_shift=0):
+    count_input = ({'label': ((np.arange(count) + label_shift) % NUM_CLASSES).astype(np.int32)}
+                   if gan.conditional else {'num_images': np.int32(count)})
+    return {**count_input, 'seed': np.int64(seed)}
+
+
+def test_seeded_signatures_repeat_per_seed_and_png_matches_images(exported, session):
+    _, _, _, gan = exported
+    images = run_signature(session, 'from_seed', seeded_inputs(gan, 7), 'images')
+    assert images.shape == (6, *IMAGE_SHAPE)
+    np.testing.assert_array_equal(run_signature(session, 'from_seed', seeded_inputs(gan, 7), 'images'),
+                                  images)
+    assert np.abs(run_signature(session, 'from_seed', seeded_inputs(gan, 8), 'images') - images).max() > 0.1
+    if gan.conditional:  # The label reaches the generator: same seed, other labels, other images.
+        relabelled = run_signature(session, 'from_seed', seeded_inputs(gan, 7, label_shift=1), 'images')
+        assert np.abs(relabelled - images).max() > 0.1
+    pngs = run_signature(session, 'png_from_seed', seeded_inputs(gan, 7), 'images_png_bytes')
+    decoded = np.stack([tf.io.decode_png(png).numpy() for png in pngs])
+    np.testing.assert_array_equal(decoded, np.round(images * 255).astype(np.uint8))
+
+
+def bad_requests(gan):
+    """(signature, inputs, words the error must contain) that the graph must refuse."""
+    if not gan.conditional:
+        return [('from_seed', {'num_images': np.int32(-1), 'seed': np.int64(0)}, ['num_images', '>= 0'])]
+    latent = latent_batch(gan, 4)
+    label_range = ['label', f'[0, {NUM_CLASSES})']
+    return [
+        ('serving_default', {**latent, 'label': np.array([0, 1, NUM_CLASSES, 2], np.int32)}, label_range),
+        ('serving_default', {**latent, 'label': np.array([0, -1, 1, 2], np.int32)}, label_range),
+        ('from_seed', {'label': np.array([3, 99], np.int32), 'seed': np.int64(0)}, label_range),
+        ('png_from_seed', {'label': np.array([-5], np.int32), 'seed': np.int64(0)}, label_range),
+        ('serving_default', {**latent, 'label': latent['label'][:3]}, ['label', 'noise', 'same batch size']),
+    ]
+
+
+def test_graph_rejects_out_of_range_labels_and_mismatched_batches(exported, session):
+    _, _, _, gan = exported
+    for key, inputs, words in bad_requests(gan):
+        output = 'images_png_bytes' if key == 'png_from_seed' else 'images'
+        with pytest.raises(tf.errors.InvalidArgumentError) as error:
+            run_signature(session, key, inputs, output)
+        assert all(word in error.value.message for word in words), (key, error.value.message)
+
+
+def test_fresh_process_without_tfgan2_reloads_every_export(exports, tmp_path):
+    """TensorFlow alone, without tfgan2's model classes, loads the SavedModels and gives the same images."""
+    cases = {}
+    for name, (model_dir, path) in exports.items():
+        gan = models.load_gan(model_dir)
+        latent = latent_batch(gan, 5, seed=3)
+        np.savez(tmp_path / f'{name}.npz', **latent)
+        expected = (gan.generator({k: tf.constant(v) for k, v in latent.items()}, training=False) + 1) / 2
+        cases[name] = (path, expected.numpy())
+    script = (
+        'import json, sys, numpy as np, tensorflow as tf\n'
+        'for name, path in json.loads(sys.argv[1]).items():\n'
+        '    latent = dict(np.load(f"{sys.argv[2]}/{name}.npz"))\n'
+        '    signature = tf.saved_model.load(path).signatures["serving_default"]\n'
+        '    images = signature(**{k: tf.constant(v) for k, v in latent.items()})["images"]\n'
+        '    np.save(f"{sys.argv[2]}/{name}.out.npy", images.numpy())\n'
+        'assert not [m for m in sys.modules if m.startswith("tfgan2")], "tfgan2 was imported"\n')
+    result = subprocess.run(
+        [sys.executable, '-c', script, json.dumps({n: p for n, (p, _) in cases.items()}), str(tmp_path)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name, (_, expected) in cases.items():
+        np.testing.assert_allclose(np.load(tmp_path / f'{name}.out.npy'), expected, atol=1e-5)
+
+
+def tiny_dcgan(seed=0):
+    gan = models.build_gan('dcgan', IMAGE_SHAPE, NUM_CLASSES, **TINY_WIDTHS)
+    randomize_generator(gan, seed)
+    return gan
+
+
+def served_images(path):
+    signature = tf.saved_model.load(path).signatures['from_seed']
+    return signature(num_images=tf.constant(2), seed=tf.constant(1, tf.int64))['images'].numpy()
+
+
+def test_versions_count_up_and_existing_ones_are_kept_unless_overwritten(tmp_path):
+    base = str(tmp_path)
+    gan = tiny_dcgan(seed=0)
+    assert export.export_generator(gan, base, 'dcgan') == os.path.join(base, 'dcgan', '1')
+    assert export.export_generator(gan, base, 'dcgan') == os.path.join(base, 'dcgan', '2')
+    before = served_images(os.path.join(base, 'dcgan', '2'))
+    retrained = tiny_dcgan(seed=1)
+    with pytest.raises(ValueError, match='already exists.*--overwrite'):
+        export.export_generator(retrained, base, 'dcgan', version=2)
+    np.testing.assert_array_equal(served_images(os.path.join(base, 'dcgan', '2')), before)
+    export.export_generator(retrained, base, 'dcgan', version=2, overwrite=True)
+    assert np.abs(served_images(os.path.join(base, 'dcgan', '2')) - before).max() > 0.1
+    assert export.export_generator(gan, base, 'dcgan', version=7).endswith(os.path.join('dcgan', '7'))
+    assert export.versions(os.path.join(base, 'dcgan')) == [1, 2, 7]
+    assert sorted(os.listdir(os.path.join(base, 'dcgan'))) == ['1', '2', '7']  # no leftovers
+    with pytest.raises(ValueError, match='positive integer'):
+        export.export_generator(gan, base, 'dcgan', version=0)
+    with pytest.raises(ValueError, match='not usable as a TF Serving model name'):
+        export.export_generator(gan, base, '../escape')
+
+
+def test_failed_export_leaves_no_version_and_no_temporary_folder(tmp_path, monkeypatch):
+    real_save = tf.saved_model.save
+
+    def save_then_fail(obj, path, signatures):
+        real_save(obj, path, signatures=signatures)  # a complete SavedModel...
+        raise OSError('disk full')  # ...but the export did not finish
+
+    monkeypatch.setattr(tf.saved_model, 'save', save_then_fail)
+    with pytest.raises(OSError, match='disk full'):
+        export.export_generator(tiny_dcgan(), str(tmp_path), 'dcgan')
+    assert os.listdir(tmp_path / 'dcgan') == []
+
+
+def test_export_killed_midway_leaves_no_numbered_folder(tmp_path):
+    """A hard crash (no cleanup runs) leaves only a hidden, non-numeric folder, which TF
+    Serving ignores; the next export still gets version 1."""
+    script = (
+        'import os, sys, tensorflow as tf\n'
+        'sys.path.insert(0, sys.argv[2])\n'
+        'from exported_models import IMAGE_SHAPE, NUM_CLASSES\n'
+        'from conftest import TINY_WIDTHS\n'
+        'from tfgan2 import export, models\n'
+        'real_save = tf.saved_model.save\n'
+        'def save_then_die(obj, path, signatures):\n'
+        '    real_save(obj, path, signatures=signatures)\n'
+        '    os._exit(9)\n'
+        'tf.saved_model.save = save_then_die\n'
+        'gan = models.build_gan("dcgan", IMAGE_SHAPE, NUM_CLASSES, **TINY_WIDTHS)\n'
+        'export.export_generator(gan, sys.argv[1], "dcgan")\n')
+    result = subprocess.run([sys.executable, '-c', script, str(tmp_path), os.path.dirname(__file__)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 9, result.stderr[-3000:]
+    leftovers = os.listdir(tmp_path / 'dcgan')
+    assert len(leftovers) == 1 and leftovers[0].startswith('.tmp-1-')
+    assert os.path.exists(tmp_path / 'dcgan' / leftovers[0] / 'saved_model.pb')  # it died after saving
+    assert export.versions(str(tmp_path / 'dcgan')) == []
+    assert export.export_generator(tiny_dcgan(), str(tmp_path), 'dcgan').endswith(os.path.join('dcgan', '1'))
+
+
+def run_cli(module, *args):
+    return subprocess.run([sys.executable, '-m', f'tfgan2.cli.{module}', *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_train_export_dir_and_export_cli_write_the_trained_generator(tmp_path, idx_dir):
+    model_dir, exports_dir = tmp_path / 'run', tmp_path / 'exports'
+    tiny = ['--noise_dim=8', '--generator_widths=16,8', '--discriminator_widths=8,16']
+    trained = run_cli('train', '--model=cgan', f'--data_dir={idx_dir}', f'--model_dir={model_dir}',
+                      '--epochs=1', '--steps_per_epoch=2', '--batch_size=16', *tiny,
+                      f'--export_dir={exports_dir}')
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert f'Exported the generator to {exports_dir / "cgan" / "1"}' in trained.stdout
+    exported = run_cli('export', f'--model_dir={model_dir}', f'--export_base={exports_dir}',
+                       '--model_name=cgan')
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    assert export.versions(str(exports_dir / 'cgan')) == [1, 2]
+
+    gan = models.load_gan(str(model_dir))  # the generator in the trained checkpoint
+    latent = latent_batch(gan, 4)
+    expected = ((gan.generator({k: tf.constant(v) for k, v in latent.items()}, training=False) + 1) / 2).numpy()
+    for version in ('1', '2'):
+        signature = tf.saved_model.load(str(exports_dir / 'cgan' / version)).signatures['serving_default']
+        images = signature(**{k: tf.constant(v) for k, v in latent.items()})['images'].numpy()
+        np.testing.assert_allclose(images, expected, atol=1e-5)
