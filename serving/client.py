@@ -1,0 +1,221 @@
+"""Asks a TensorFlow Serving model server for images from an exported tfgan2 generator, over
+gRPC or REST, and saves them as one grid PNG. See serving/README.md for starting the server.
+
+The signature's inputs are read from the server's model metadata, then filled exactly as
+tfgan2-generate fills them for a SavedModel on disk (tfgan2.serving), so both give the same
+images for the same flags. Needs the tfgan2 package (pip install tfgan2; it brings
+tensorflow-serving-api and grpcio).
+
+Examples:
+  python serving/client.py --model=cgan --label=0,1,2 --num=8 --seed=3 --out=cgan.png
+  python serving/client.py --protocol=rest --server=localhost:8501 --model=cgan \\
+      --signature=png_from_seed --label=7 --num=16
+  python serving/client.py --protocol=rest --server=localhost:8501 --rest_format=row \\
+      --model=dcgan --signature=serving_default --num=16
+"""
+
+import base64
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+
+from absl import app, flags, logging
+
+from tfgan2.cli import sample_flags
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string('server', None, 'host:port of the model server (default: localhost:8500 for '
+                    'gRPC, localhost:8501 for REST).')
+flags.DEFINE_enum('protocol', 'grpc', ['grpc', 'rest'], 'How to talk to the server.')
+flags.DEFINE_string('model', 'dcgan', 'Model name, as in serving/models.config.')
+flags.DEFINE_integer('model_version', None, 'Version to ask for (default: the one the server serves).',
+                     lower_bound=1)
+flags.DEFINE_enum('rest_format', 'columnar', ['columnar', 'row'],
+                  'REST body: columnar ("inputs", any signature) or row ("instances", one object per '
+                  'image; only signatures whose inputs all have a batch dimension).')
+flags.DEFINE_float('timeout', 30.0, 'Seconds to wait for each answer.', lower_bound=0.1)
+flags.adopt_module_key_flags(sample_flags)
+
+DEFAULT_PORTS = {'grpc': 8500, 'rest': 8501}
+
+
+class ServerError(RuntimeError):
+    """The server could not be reached or refused the request."""
+
+
+class GrpcPredictor:
+    """PredictionService over gRPC: metadata and Predict with TensorProtos of the signature's dtypes."""
+
+    def __init__(self, server, model, version, timeout):
+        import grpc
+        from tensorflow_serving.apis import prediction_service_pb2_grpc
+        self.server, self.model, self.version, self.timeout = server, model, version, timeout
+        self.channel = grpc.insecure_channel(server)
+        self.stub = prediction_service_pb2_grpc.PredictionServiceStub(self.channel)
+
+    def _model_spec(self, spec):
+        spec.name = self.model
+        if self.version:
+            spec.version.value = self.version
+
+    def _call(self, method, request):
+        import grpc
+        try:
+            return method(request, timeout=self.timeout)
+        except grpc.RpcError as e:
+            if e.code() == grpc.StatusCode.UNAVAILABLE:
+                raise ServerError(f'Cannot reach {self.server} over gRPC ({e.details()}). Is the model '
+                                  f'server running with --port? (see serving/README.md)') from None
+            raise ServerError(f'{self.server} answered {e.code().name}: {e.details()}') from None
+
+    def signature_defs(self):
+        """(served version, {signature name: SignatureDef})."""
+        from tensorflow_serving.apis import get_model_metadata_pb2
+        request = get_model_metadata_pb2.GetModelMetadataRequest()
+        self._model_spec(request.model_spec)
+        request.metadata_field.append('signature_def')
+        response = self._call(self.stub.GetModelMetadata, request)
+        signature_map = get_model_metadata_pb2.SignatureDefMap()
+        response.metadata['signature_def'].Unpack(signature_map)
+        return response.model_spec.version.value, dict(signature_map.signature_def)
+
+    def predict(self, signature_name, signature_def, inputs):
+        import tensorflow as tf
+        from tensorflow_serving.apis import predict_pb2
+        request = predict_pb2.PredictRequest()
+        self._model_spec(request.model_spec)
+        request.model_spec.signature_name = signature_name
+        for name, value in inputs.items():
+            # Typed by the signature: labels go as DT_INT32, which the server requires.
+            dtype = tf.dtypes.as_dtype(signature_def.inputs[name].dtype)
+            request.inputs[name].CopyFrom(tf.make_tensor_proto(value, dtype=dtype))
+        response = self._call(self.stub.Predict, request)
+        return {name: tf.make_ndarray(proto) for name, proto in response.outputs.items()}
+
+    def close(self):
+        self.channel.close()
+
+
+class RestPredictor:
+    """TF Serving's REST API: GET .../metadata and POST ...:predict with JSON bodies."""
+
+    def __init__(self, server, model, version, timeout, row_format):
+        version_path = f'/versions/{version}' if version else ''
+        self.url = f'http://{server}/v1/models/{model}{version_path}'
+        self.server, self.timeout, self.row_format = server, timeout, row_format
+
+    def _request(self, url, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data, {'Content-Type': 'application/json'})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as answer:
+                return json.load(answer)
+        except urllib.error.HTTPError as e:
+            try:
+                message = json.load(e).get('error', e.reason)
+            except ValueError:
+                message = e.reason
+            raise ServerError(f'{self.server} answered HTTP {e.code}: {message}') from None
+        except (urllib.error.URLError, OSError) as e:
+            raise ServerError(f'Cannot reach {self.server}: {getattr(e, "reason", e)}. Is the model '
+                              f'server running with --rest_api_port? (see serving/README.md)') from None
+
+    def signature_defs(self):
+        from google.protobuf import json_format
+        from tensorflow_serving.apis import get_model_metadata_pb2
+        body = self._request(f'{self.url}/metadata')
+        signature_map = dict(body['metadata']['signature_def'])
+        signature_map.pop('@type', None)  # Present when a server prints the Any's type.
+        parsed = json_format.ParseDict(signature_map, get_model_metadata_pb2.SignatureDefMap())
+        return int(body['model_spec']['version']), dict(parsed.signature_def)
+
+    def predict(self, signature_name, signature_def, inputs):
+        body = {'signature_name': signature_name}
+        if self.row_format:
+            scalars = sorted(name for name, value in inputs.items() if value.ndim == 0)
+            if scalars:
+                raise ValueError(f'The row format ("instances") gives every input one value per image, '
+                                 f'so it cannot carry the scalar input(s) {", ".join(scalars)} of '
+                                 f'{signature_name}: use --rest_format=columnar, or '
+                                 f'--signature=serving_default.')
+            count = len(next(iter(inputs.values())))
+            body['instances'] = [{name: value[i].tolist() for name, value in inputs.items()}
+                                 for i in range(count)]
+        else:
+            body['inputs'] = {name: value.tolist() for name, value in inputs.items()}
+        answer = self._request(f'{self.url}:predict', body)
+        names = sorted(signature_def.outputs)
+        if self.row_format:  # A list of per-image values, or of {output: value} with several outputs.
+            rows = answer['predictions']
+            columns = {name: [row[name] for row in rows] for name in names} if len(names) > 1 else {
+                names[0]: rows}
+        else:
+            outputs = answer['outputs']
+            columns = outputs if len(names) > 1 else {names[0]: outputs}
+        return {name: _from_json(columns[name], signature_def.outputs[name].dtype) for name in names}
+
+    def close(self):
+        pass
+
+
+def _from_json(value, dtype_enum):
+    """A JSON output as a numpy array; {"b64": ...} objects (outputs named *_bytes) as bytes."""
+    import numpy as np
+    import tensorflow as tf
+    dtype = tf.dtypes.as_dtype(dtype_enum)
+    if dtype != tf.string:
+        return np.asarray(value, dtype.as_numpy_dtype)
+
+    def decode(item):
+        if isinstance(item, list):
+            return [decode(i) for i in item]
+        return base64.b64decode(item['b64']) if isinstance(item, dict) else item.encode()
+    return np.array(decode(value), dtype=object)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
+    if not FLAGS['verbosity'].present:
+        logging.set_verbosity(logging.WARNING)
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    # Imported here so that --help and flag errors answer without loading TensorFlow.
+    from tfgan2 import serving
+
+    server = FLAGS.server or f'localhost:{DEFAULT_PORTS[FLAGS.protocol]}'
+    if FLAGS.protocol == 'grpc':
+        predictor = GrpcPredictor(server, FLAGS.model, FLAGS.model_version, FLAGS.timeout)
+    else:
+        predictor = RestPredictor(server, FLAGS.model, FLAGS.model_version, FLAGS.timeout,
+                                  FLAGS.rest_format == 'row')
+    try:
+        version, signature_defs = predictor.signature_defs()
+        callable_signatures = sorted(name for name in signature_defs if not name.startswith('__'))
+        if FLAGS.signature not in callable_signatures:
+            raise ValueError(f'{FLAGS.model} version {version} has no signature {FLAGS.signature!r}; it '
+                             f'has {", ".join(callable_signatures)}.')
+        signature_def = signature_defs[FLAGS.signature]
+        inputs, rows = serving.signature_inputs(serving.input_specs(signature_def), FLAGS.label,
+                                                FLAGS.num, FLAGS.seed)
+        outputs = predictor.predict(FLAGS.signature, signature_def, inputs)
+        images = serving.output_images(outputs)
+        serving.save_grid(images, rows, FLAGS.out)
+    except ServerError as e:
+        sys.exit(f'error: {serving.error_summary(str(e))}')
+    except ValueError as e:
+        sys.exit(f'error: {e}')
+    finally:
+        predictor.close()
+    print(f'Wrote {len(images)} images from {FLAGS.model} version {version} ({FLAGS.signature}, '
+          f'{FLAGS.protocol}) to {FLAGS.out}')
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == '__main__':
+    run()

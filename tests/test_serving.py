@@ -1,0 +1,259 @@
+"""TF Serving's side of the exports, against the loopback test double (tests/serving_double.py):
+REST bodies in row and columnar format decoded by TF Serving's JSON rules, bad labels refused
+with clear errors over REST and gRPC, version routing, models.config, and serving/client.py
+over both protocols giving the same grid as tfgan2-generate."""
+
+import base64
+import contextlib
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import types
+import urllib.error
+import urllib.request
+
+import grpc
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import tensorflow as tf
+from absl import flags
+from absl.testing import flagsaver
+from google.protobuf import text_format
+from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+from tensorflow_serving.config import model_server_config_pb2
+
+import serving_double
+from exported_models import NUM_CLASSES, export_run
+from tfgan2 import artifacts, models, serving
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope='module')
+def served(tmp_path_factory):
+    """cgan versions 1 and 2 (different weights) and dcgan version 1, behind both front ends."""
+    root = str(tmp_path_factory.mktemp('serving'))
+    paths = {('cgan', 1): export_run(root, 'cgan', seed=0)[1],
+             ('cgan', 2): export_run(root, 'cgan', seed=1)[1],
+             ('dcgan', 1): export_run(root, 'dcgan', seed=2)[1]}
+    base = os.path.join(root, 'exports')
+    repository = serving_double.ModelRepository({name: os.path.join(base, name) for name in ('cgan', 'dcgan')})
+    with contextlib.ExitStack() as stack:
+        stack.callback(repository.close)
+        yield types.SimpleNamespace(
+            paths=paths, grpc=stack.enter_context(serving_double.grpc_server(repository)),
+            rest=stack.enter_context(serving_double.rest_server(repository)), root=root,
+            loaded={key: tf.saved_model.load(path) for key, path in paths.items()})
+
+
+def local(served, key, signature, inputs):
+    """The signature's answer computed in this process, straight from the SavedModel."""
+    function = served.loaded[key].signatures[signature]
+    return {k: v.numpy() for k, v in function(**{k: tf.constant(v) for k, v in inputs.items()}).items()}
+
+
+def post(served, model, body, version=None):
+    """(HTTP status, JSON answer) of a REST predict call."""
+    path = f'/v1/models/{model}' + (f'/versions/{version}' if version else '') + ':predict'
+    request = urllib.request.Request(f'http://{served.rest}{path}', json.dumps(body).encode(),
+                                     {'Content-Type': 'application/json'})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+
+
+def cgan_latent(batch=4):
+    rng = np.random.default_rng(0)
+    return {'noise': rng.normal(size=[batch, 8]).astype(np.float32),
+            'label': (np.arange(batch) * 3 % NUM_CLASSES).astype(np.int32)}
+
+
+def test_models_config_parses_and_lists_every_model():
+    with open(os.path.join(REPO, 'serving', 'models.config')) as f:
+        config = text_format.Parse(f.read(), model_server_config_pb2.ModelServerConfig())
+    entries = config.model_config_list.config
+    assert sorted(entry.name for entry in entries) == sorted(models.MODELS)
+    for entry in entries:
+        assert entry.base_path == f'/models/{entry.name}' and entry.model_platform == 'tensorflow'
+
+
+def test_rest_row_and_columnar_bodies_give_the_signature_answer(served):
+    latent = cgan_latent()
+    expected = local(served, ('cgan', 2), 'serving_default', latent)['images']
+    row = {'instances': [{'noise': latent['noise'][i].tolist(), 'label': int(latent['label'][i])}
+                         for i in range(4)]}  # no signature_name: serving_default
+    status, answer = post(served, 'cgan', row)
+    assert status == 200, answer
+    np.testing.assert_allclose(np.array(answer['predictions'], np.float32), expected, atol=1e-6)
+
+    columnar = {'signature_name': 'serving_default',
+                'inputs': {name: value.tolist() for name, value in latent.items()}}
+    status, answer = post(served, 'cgan', columnar)
+    assert status == 200, answer
+    np.testing.assert_allclose(np.array(answer['outputs'], np.float32), expected, atol=1e-6)
+
+    seeded = {'label': np.array([1, 8], np.int32), 'seed': np.int64(11)}
+    status, answer = post(served, 'cgan', {'signature_name': 'from_seed',
+                                           'inputs': {'label': [1, 8], 'seed': 11}})
+    assert status == 200, answer
+    np.testing.assert_allclose(np.array(answer['outputs'], np.float32),
+                               local(served, ('cgan', 2), 'from_seed', seeded)['images'], atol=1e-6)
+
+    status, answer = post(served, 'cgan', {'signature_name': 'png_from_seed',
+                                           'inputs': {'label': [1, 8], 'seed': 11}})
+    assert status == 200, answer
+    assert [set(item) for item in answer['outputs']] == [{'b64'}, {'b64'}]  # *_bytes -> base64
+    assert [base64.b64decode(item['b64']) for item in answer['outputs']] == list(
+        local(served, ('cgan', 2), 'png_from_seed', seeded)['images_png_bytes'])
+
+
+@pytest.mark.parametrize('body, words', [
+    ({'inputs': {'noise': [[0.0] * 8], 'label': [3.5]}}, ['3.5', 'not of expected type: int32']),
+    ({'inputs': {'noise': [[0.0] * 8], 'label': [3.0]}}, ['3.0', 'not of expected type: int32']),
+    ({'inputs': {'noise': [[0.0] * 8], 'label': [2 ** 40]}}, [str(2 ** 40), 'not of expected type: int32']),
+    ({'instances': [{'noise': [0.0] * 8, 'label': 10}]}, ['label must hold class indices in [0, 10)']),
+    ({'signature_name': 'from_seed', 'inputs': {'label': [-1], 'seed': 0}},
+     ['label must hold class indices in [0, 10)']),
+    ({'inputs': {'noise': [[0.0] * 8] * 2, 'label': [1, 2, 3]}}, ['label', 'noise', 'same batch size']),
+    ({'signature_name': 'from_seed', 'instances': [{'label': 1, 'seed': 0}, {'label': 2, 'seed': 0}]},
+     ['seed']),
+    ({'signature_name': 'from_seed', 'inputs': {'label': [1], 'seed': 0.5}}, ['not of expected type: int64']),
+    ({'signature_name': 'no_such_signature', 'inputs': {}}, ['no_such_signature', 'not found']),
+])
+def test_rest_refuses_bad_requests_with_clear_errors(served, body, words):
+    status, answer = post(served, 'cgan', body)
+    assert status == 400
+    assert all(word in answer['error'] for word in words), answer['error']
+
+
+def grpc_predict(served, inputs, signature='serving_default', version=None):
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = 'cgan'
+    request.model_spec.signature_name = signature
+    if version:
+        request.model_spec.version.value = version
+    for name, value in inputs.items():
+        request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
+    with grpc.insecure_channel(served.grpc) as channel:
+        return prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, timeout=60)
+
+
+def test_grpc_refuses_int64_and_out_of_range_labels(served):
+    latent = cgan_latent()
+    with pytest.raises(grpc.RpcError) as error:
+        grpc_predict(served, {**latent, 'label': latent['label'].astype(np.int64)})
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert 'to be int32 but int64 is provided' in error.value.details()
+    with pytest.raises(grpc.RpcError) as error:
+        grpc_predict(served, {**latent, 'label': np.array([0, 1, 2, NUM_CLASSES], np.int32)})
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert 'label must hold class indices in [0, 10)' in error.value.details()
+
+
+def test_highest_version_is_served_unless_one_is_asked_for(served):
+    latent = cgan_latent()
+    response = grpc_predict(served, latent)
+    assert response.model_spec.version.value == 2
+    np.testing.assert_allclose(tf.make_ndarray(response.outputs['images']),
+                               local(served, ('cgan', 2), 'serving_default', latent)['images'], atol=1e-6)
+    first = local(served, ('cgan', 1), 'serving_default', latent)['images']
+    assert np.abs(first - tf.make_ndarray(response.outputs['images'])).max() > 0.1
+    np.testing.assert_allclose(tf.make_ndarray(grpc_predict(served, latent, version=1).outputs['images']),
+                               first, atol=1e-6)
+    status, answer = post(served, 'cgan', {'inputs': {k: v.tolist() for k, v in latent.items()}}, version=1)
+    assert status == 200
+    np.testing.assert_allclose(np.array(answer['outputs'], np.float32), first, atol=1e-6)
+
+
+@pytest.fixture(scope='module')
+def client():
+    """serving/client.py, imported as a module so its main() runs in this process."""
+    spec = importlib.util.spec_from_file_location('serving_client', os.path.join(REPO, 'serving', 'client.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_client(client, *args):
+    with flagsaver.flagsaver():
+        flags.FLAGS(['client.py', *args])
+        client.main(['client.py'])
+
+
+def local_grid(served, key, signature, labels, num, seed):
+    """The grid tfgan2-generate makes, computed here with the library it calls."""
+    function = served.loaded[key].signatures[signature]
+    inputs, rows = serving.signature_inputs(function.structured_input_signature[1], labels, num, seed)
+    outputs = function(**{k: tf.constant(v) for k, v in inputs.items()})
+    images = serving.output_images({k: v.numpy() for k, v in outputs.items()})
+    return artifacts.image_grid(images * 2.0 - 1.0, rows)
+
+
+def test_generate_cli_writes_the_signature_grid(served, tmp_path):
+    out = tmp_path / 'generated.png'
+    result = subprocess.run(
+        [sys.executable, '-m', 'tfgan2.cli.generate', f'--saved_model={served.root}/exports/cgan',
+         '--signature=from_seed', '--label=0,3,7', '--num=4', '--seed=5', f'--out={out}'], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    grid = iio.imread(out)
+    np.testing.assert_array_equal(grid, local_grid(served, ('cgan', 2), 'from_seed', [0, 3, 7], 4, 5)[..., 0])
+    assert grid.shape == (3 * 30 + 2, 4 * 30 + 2)  # one row per label, --num columns, 2px padding
+
+
+@pytest.mark.parametrize('key, protocol, signature, labels, num, seed', [
+    (('cgan', 2), ['--protocol=grpc'], 'from_seed', [0, 3, 7], 4, 5),
+    (('cgan', 2), ['--protocol=rest'], 'png_from_seed', [0, 3, 7], 4, 5),
+    (('cgan', 2), ['--protocol=rest', '--rest_format=row'], 'serving_default', [0, 3, 7], 4, 5),
+    (('cgan', 1), ['--protocol=grpc', '--model_version=1'], 'serving_default', [2], 3, 1),
+    (('dcgan', 1), ['--protocol=grpc'], 'serving_default', [], 6, 0),
+    (('dcgan', 1), ['--protocol=rest'], 'from_seed', [], 6, 2),
+])
+def test_client_saves_the_same_grid_as_the_saved_model_gives(served, client, tmp_path, key, protocol,
+                                                             signature, labels, num, seed):
+    server = served.grpc if '--protocol=grpc' in protocol else served.rest
+    out = tmp_path / 'client.png'
+    label_flag = [f'--label={",".join(map(str, labels))}'] if labels else []
+    run_client(client, f'--server={server}', *protocol, f'--model={key[0]}', f'--signature={signature}',
+               *label_flag, f'--num={num}', f'--seed={seed}', f'--out={out}')
+    np.testing.assert_array_equal(iio.imread(out), local_grid(served, key, signature, labels, num, seed)[..., 0])
+
+
+@pytest.mark.parametrize('args, words', [
+    (['--protocol=grpc', '--label=0,10'], ['label must hold class indices in [0, 10)']),
+    (['--protocol=rest', '--label=11'], ['label must hold class indices in [0, 10)']),
+    (['--protocol=rest', '--rest_format=row', '--label=1'], ['row format', 'seed', '--rest_format=columnar']),
+    (['--protocol=grpc'], ['pass the classes to draw']),
+    (['--protocol=grpc', '--label=1', '--signature=nope'], ["no signature 'nope'", 'from_seed']),
+    (['--protocol=grpc', '--label=1', '--model=nope'], ['NOT_FOUND', 'nope']),
+])
+def test_client_errors_end_in_one_clear_line(served, client, tmp_path, args, words):
+    server = served.grpc if '--protocol=grpc' in args else served.rest
+    with pytest.raises(SystemExit) as exit_:
+        run_client(client, f'--server={server}', '--model=cgan', *args, f'--out={tmp_path / "x.png"}')
+    message = str(exit_.value.code)
+    assert message.startswith('error: ') and '\n' not in message
+    assert all(word in message for word in words), message
+    assert not os.path.exists(tmp_path / 'x.png')
+
+
+@pytest.mark.parametrize('protocol', ['grpc', 'rest'])
+def test_client_says_when_no_server_answers(client, tmp_path, protocol):
+    with socket_without_server() as address, pytest.raises(SystemExit) as exit_:
+        run_client(client, f'--server={address}', f'--protocol={protocol}', '--timeout=5',
+                   f'--out={tmp_path / "x.png"}')
+    assert 'Cannot reach' in str(exit_.value.code) and 'serving/README.md' in str(exit_.value.code)
+
+
+@contextlib.contextmanager
+def socket_without_server():
+    """A loopback address nothing listens on (a port the OS handed out, then closed)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        address = f'127.0.0.1:{s.getsockname()[1]}'
+    yield address
