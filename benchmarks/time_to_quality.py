@@ -106,7 +106,7 @@ def main(argv):
     for row, batch_size, steps, seen, cpu, wall, result in results:
         label = '-' if result.label_accuracy is None else f'{result.label_accuracy:.3f}'
         names = result.collapsed_classes
-        collapsed = ', '.join(names) if len(names) <= 3 else f'{len(names)} of {len(result.class_names)}'
+        collapsed = (', '.join(names) or 'none') if len(names) <= 3 else f'{len(names)} of {len(result.class_names)}'
         print(f'| {row} | {batch_size} | {steps} | {seen / 60000:.2f} | {cpu / 60:.1f} | {wall / 60:.1f} '
               f'| {seen / wall:.0f} | {result.frechet_distance:.2f} '
               f'| {result.frechet_distance / result.real_frechet_distance:.0f}x '
