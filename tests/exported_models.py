@@ -58,3 +58,9 @@ def latent_batch(gan, batch, seed=0):
         else:
             latent[name] = rng.normal(size=[batch, *spec.shape[1:]]).astype(np.float32)
     return latent
+
+
+def keras_images(gan, latent):
+    """What the exported `serving_default` must return: the Keras generator's images in [0, 1]."""
+    images = gan.generator({name: tf.constant(value) for name, value in latent.items()}, training=False)
+    return ((images + 1.0) / 2.0).numpy()

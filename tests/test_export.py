@@ -16,7 +16,8 @@ from tensorflow.core.framework import types_pb2
 from tensorflow.core.protobuf import saved_model_pb2
 
 from conftest import TINY_WIDTHS
-from exported_models import IMAGE_SHAPE, NUM_CLASSES, export_run, latent_batch, randomize_generator
+from exported_models import (IMAGE_SHAPE, NUM_CLASSES, export_run, keras_images, latent_batch,
+                             randomize_generator)
 from tfgan2 import export, models
 
 PREDICT_METHOD = 'tensorflow/serving/predict'
@@ -119,9 +120,8 @@ def test_tf1_session_equals_the_generator_in_the_checkpoint(exported, session):
     _, _, _, gan = exported
     latent = latent_batch(gan, 12)
     served = run_signature(session, 'serving_default', latent, 'images')
-    expected = (gan.generator({k: tf.constant(v) for k, v in latent.items()}, training=False) + 1) / 2
     assert served.shape == (12, *IMAGE_SHAPE) and served.dtype == np.float32
-    np.testing.assert_allclose(served, expected.numpy(), atol=1e-5)
+    np.testing.assert_allclose(served, keras_images(gan, latent), atol=1e-5)
     assert served.min() >= 0 and served.max() <= 1 and served.std() > 0.1  # far from flat gray
 
 
@@ -177,8 +177,7 @@ def test_fresh_process_without_tfgan2_reloads_every_export(exports, tmp_path):
         gan = models.load_gan(model_dir)
         latent = latent_batch(gan, 5, seed=3)
         np.savez(tmp_path / f'{name}.npz', **latent)
-        expected = (gan.generator({k: tf.constant(v) for k, v in latent.items()}, training=False) + 1) / 2
-        cases[name] = (path, expected.numpy())
+        cases[name] = (path, keras_images(gan, latent))
     script = (
         'import json, sys, numpy as np, tensorflow as tf\n'
         'for name, path in json.loads(sys.argv[1]).items():\n'
@@ -286,7 +285,7 @@ def test_train_export_dir_and_export_cli_write_the_trained_generator(tmp_path, i
 
     gan = models.load_gan(str(model_dir))  # the generator in the trained checkpoint
     latent = latent_batch(gan, 4)
-    expected = ((gan.generator({k: tf.constant(v) for k, v in latent.items()}, training=False) + 1) / 2).numpy()
+    expected = keras_images(gan, latent)
     for version in ('1', '2'):
         signature = tf.saved_model.load(str(exports_dir / 'cgan' / version)).signatures['serving_default']
         images = signature(**{k: tf.constant(v) for k, v in latent.items()})['images'].numpy()

@@ -40,7 +40,8 @@ def served(tmp_path_factory):
              ('cgan', 2): export_run(root, 'cgan', seed=1)[1],
              ('dcgan', 1): export_run(root, 'dcgan', seed=2)[1]}
     base = os.path.join(root, 'exports')
-    repository = serving_double.ModelRepository({name: os.path.join(base, name) for name in ('cgan', 'dcgan')})
+    repository = serving_double.ModelRepository(
+        {name: os.path.join(base, name) for name in ('cgan', 'dcgan')})
     with contextlib.ExitStack() as stack:
         stack.callback(repository.close)
         yield types.SimpleNamespace(
@@ -173,7 +174,8 @@ def test_highest_version_is_served_unless_one_is_asked_for(served):
 @pytest.fixture(scope='module')
 def client():
     """serving/client.py, imported as a module so its main() runs in this process."""
-    spec = importlib.util.spec_from_file_location('serving_client', os.path.join(REPO, 'serving', 'client.py'))
+    path = os.path.join(REPO, 'serving', 'client.py')
+    spec = importlib.util.spec_from_file_location('serving_client', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -186,11 +188,8 @@ def run_client(client, *args):
 
 
 def local_grid(served, key, signature, labels, num, seed):
-    """The grid tfgan2-generate makes, computed here with the library it calls."""
-    function = served.loaded[key].signatures[signature]
-    inputs, rows = serving.signature_inputs(function.structured_input_signature[1], labels, num, seed)
-    outputs = function(**{k: tf.constant(v) for k, v in inputs.items()})
-    images = serving.output_images({k: v.numpy() for k, v in outputs.items()})
+    """The grid tfgan2-generate makes, computed here with the library function it calls."""
+    images, rows = serving.generate(served.loaded[key].signatures[signature], labels, num, seed)
     return artifacts.image_grid(images * 2.0 - 1.0, rows)
 
 
@@ -198,7 +197,8 @@ def test_generate_cli_writes_the_signature_grid(served, tmp_path):
     out = tmp_path / 'generated.png'
     result = subprocess.run(
         [sys.executable, '-m', 'tfgan2.cli.generate', f'--saved_model={served.root}/exports/cgan',
-         '--signature=from_seed', '--label=0,3,7', '--num=4', '--seed=5', f'--out={out}'], capture_output=True, text=True, timeout=300)
+         '--signature=from_seed', '--label=0,3,7', '--num=4', '--seed=5', f'--out={out}'],
+        capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     grid = iio.imread(out)
     np.testing.assert_array_equal(grid, local_grid(served, ('cgan', 2), 'from_seed', [0, 3, 7], 4, 5)[..., 0])
@@ -220,7 +220,8 @@ def test_client_saves_the_same_grid_as_the_saved_model_gives(served, client, tmp
     label_flag = [f'--label={",".join(map(str, labels))}'] if labels else []
     run_client(client, f'--server={server}', *protocol, f'--model={key[0]}', f'--signature={signature}',
                *label_flag, f'--num={num}', f'--seed={seed}', f'--out={out}')
-    np.testing.assert_array_equal(iio.imread(out), local_grid(served, key, signature, labels, num, seed)[..., 0])
+    expected = local_grid(served, key, signature, labels, num, seed)
+    np.testing.assert_array_equal(iio.imread(out), expected[..., 0])
 
 
 @pytest.mark.parametrize('args, words', [

@@ -156,6 +156,17 @@ def versions(model_base):
                   if name.isdigit() and int(name) > 0 and os.path.isdir(os.path.join(model_base, name)))
 
 
+def resolve_saved_model(path):
+    """`path` if it holds a SavedModel, else its highest numbered version (the one TF Serving serves)."""
+    if os.path.exists(os.path.join(path, 'saved_model.pb')):
+        return path
+    found = versions(path)
+    if not found:
+        raise ValueError(f'{path} holds no SavedModel and no numbered version folders; point at an '
+                         f'export from tfgan2-export (EXPORT_BASE/<model_name>[/<version>]).')
+    return os.path.join(path, str(found[-1]))
+
+
 def export_generator(gan, export_base, model_name, version=None, overwrite=False):
     """Writes `gan`'s generator to `export_base/model_name/version` and returns that path.
 

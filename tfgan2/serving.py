@@ -67,6 +67,14 @@ def output_images(outputs):
                      f'or {export.PNG_IMAGES!r}.')
 
 
+def generate(function, labels, num, seed):
+    """Calls a signature of a loaded SavedModel (`tf.saved_model.load(path).signatures[name]`)
+    for `num` images of each of `labels`; returns (images in [0, 1], grid rows)."""
+    inputs, rows = signature_inputs(function.structured_input_signature[1], labels, num, seed)
+    outputs = function(**{name: tf.constant(value) for name, value in inputs.items()})
+    return output_images({name: value.numpy() for name, value in outputs.items()}), rows
+
+
 def error_summary(message):
     """The line of a TensorFlow error message that says what was wrong with the request (the
     failed in-graph check, if one failed), without the graph-node noise around it."""

@@ -20,18 +20,6 @@ flags.mark_flag_as_required('saved_model')
 flags.adopt_module_key_flags(sample_flags)
 
 
-def _version_dir(path):
-    """`path` itself if it holds a SavedModel, else its highest numbered version."""
-    from tfgan2 import export
-    if os.path.exists(os.path.join(path, 'saved_model.pb')):
-        return path
-    found = export.versions(path)
-    if not found:
-        raise ValueError(f'{path} holds no SavedModel and no numbered version folders; point '
-                         f'--saved_model at an export from tfgan2-export.')
-    return os.path.join(path, str(found[-1]))
-
-
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
@@ -40,19 +28,15 @@ def main(argv):
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     # Imported here so that --help and flag errors answer without loading TensorFlow.
     import tensorflow as tf
-    from tfgan2 import serving
+    from tfgan2 import export, serving
 
     try:
-        path = _version_dir(FLAGS.saved_model)
+        path = export.resolve_saved_model(FLAGS.saved_model)
         signatures = tf.saved_model.load(path).signatures
         if FLAGS.signature not in signatures:
             raise ValueError(f'{path} has no signature {FLAGS.signature!r}; it has '
                              f'{", ".join(sorted(signatures))}.')
-        function = signatures[FLAGS.signature]
-        inputs, rows = serving.signature_inputs(function.structured_input_signature[1], FLAGS.label,
-                                                FLAGS.num, FLAGS.seed)
-        outputs = function(**{name: tf.constant(value) for name, value in inputs.items()})
-        images = serving.output_images({name: value.numpy() for name, value in outputs.items()})
+        images, rows = serving.generate(signatures[FLAGS.signature], FLAGS.label, FLAGS.num, FLAGS.seed)
         serving.save_grid(images, rows, FLAGS.out)
     except tf.errors.InvalidArgumentError as e:
         sys.exit(f'error: the model rejected the request: {serving.error_summary(e.message)}')
