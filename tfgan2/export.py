@@ -116,9 +116,8 @@ def serving_signatures(gan):
 
     def sample(count, seed):
         rng = StatelessRandom(seed)
-        if gan.conditional:
-            labels = _checked_labels(count, gan.num_classes)
-            return generate(gan.sample_latent(rng, tf.shape(labels)[0], labels=labels))
+        if gan.conditional:  # `count` is the labels; `generate` checks them.
+            return generate(gan.sample_latent(rng, tf.shape(count)[0], labels=count))
         with tf.control_dependencies([tf.debugging.assert_non_negative(
                 count, message=f'{NUM_IMAGES} must be >= 0')]):
             return generate(gan.sample_latent(rng, count))
