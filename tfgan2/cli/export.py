@@ -10,6 +10,8 @@ import sys
 
 from absl import app, flags, logging
 
+from tfgan2 import cli
+
 FLAGS = flags.FLAGS
 
 flags.DEFINE_string('model_dir', None, 'The training run to export (the --model_dir of tfgan2-train).')
@@ -47,7 +49,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    cli.run(main, __name__)
 
 
 if __name__ == '__main__':

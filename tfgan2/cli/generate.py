@@ -10,6 +10,8 @@ import sys
 
 from absl import app, flags, logging
 
+from tfgan2 import cli
+
 from tfgan2.cli import sample_flags
 
 FLAGS = flags.FLAGS
@@ -46,7 +48,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    cli.run(main, __name__)
 
 
 if __name__ == '__main__':
