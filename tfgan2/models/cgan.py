@@ -41,7 +41,7 @@ class LabelMixer(layers.Layer):
 class Generator(keras.Model):
     """{'noise' [B, noise_dim], 'label' int32 [B]} -> images [B, H, W, C] in [-1, 1]."""
 
-    def __init__(self, image_shape, num_classes, noise_dim, mixing='concat', widths=(128, 64),
+    def __init__(self, image_shape, num_classes, noise_dim, mixing='multiply', widths=(128, 64),
                  kernel_size=4, **kwargs):
         super().__init__(**kwargs)
         self.mixer = LabelMixer(num_classes, noise_dim, mixing)
@@ -120,7 +120,7 @@ class CGAN(ConditionalGAN):
     name = 'cgan'
 
     def __init__(self, image_shape, num_classes=0, noise_dim=100, generator_widths=(128, 64),
-                 discriminator_widths=(64, 128), kernel_size=4, dropout=0.3, mixing='concat',
+                 discriminator_widths=(64, 128), kernel_size=4, dropout=0.3, mixing='multiply',
                  fake_labels='uniform'):
         require_classes(self.name, num_classes)
         super().__init__(Generator(image_shape, num_classes, noise_dim, mixing, generator_widths,

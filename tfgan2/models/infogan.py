@@ -40,14 +40,19 @@ class Discriminator(cgan.Discriminator):
 class InfoGAN(cgan.ConditionalGAN):
     """`supervised`: the categorical code is the dataset's label (it needs one); otherwise it has
     `categories` values (default 10) learnt without labels. Continuous codes are uniform in [-1, 1].
-    `categorical_weight` and `continuous_weight` scale the mutual-information terms."""
+    `categorical_weight` and `continuous_weight` scale the mutual-information terms.
+
+    `fake_class_weight` scales Q's categorical loss on generated images in the discriminator's
+    loss. Unsupervised, Q can only learn the code from generated images (weight 1). Supervised,
+    it defaults to 0 as in ACGAN: Q learns the classes from real images alone, so generator and
+    Q cannot settle on a labelling of fakes that real images do not share."""
 
     name = 'infogan'
 
     def __init__(self, image_shape, num_classes=0, noise_dim=100, generator_widths=(128, 64),
-                 discriminator_widths=(64, 128), kernel_size=4, dropout=0.3, mixing='concat',
+                 discriminator_widths=(64, 128), kernel_size=4, dropout=0.3, mixing='multiply',
                  fake_labels='uniform', supervised=True, categories=None, code_dim=2,
-                 categorical_weight=1.0, continuous_weight=1.0):
+                 categorical_weight=1.0, continuous_weight=1.0, fake_class_weight=None):
         if supervised:
             cgan.require_classes(f'{self.name} (supervised)', num_classes)
             if categories not in (None, num_classes):
@@ -55,11 +60,16 @@ class InfoGAN(cgan.ConditionalGAN):
                                  f'categorical code, not {categories} categories; drop categories or '
                                  f'train unsupervised.')
             categories = num_classes
+            fake_class_weight = 0.0 if fake_class_weight is None else fake_class_weight
         else:
             categories = categories or 10
             if fake_labels == 'real':
                 raise ValueError(f'Unsupervised {self.name} cannot draw its categorical code from real '
                                  f'labels (fake_labels=real); use fake_labels=uniform or supervised.')
+            if fake_class_weight not in (None, 1.0):
+                raise ValueError(f'Unsupervised {self.name} learns its categorical code from generated '
+                                 f'images only, so fake_class_weight must stay 1 (got {fake_class_weight}).')
+            fake_class_weight = 1.0
         cgan.require_classes(self.name, categories)
         if code_dim < 1:
             raise ValueError(f'{self.name} needs at least one continuous code (code_dim={code_dim}).')
@@ -72,6 +82,7 @@ class InfoGAN(cgan.ConditionalGAN):
         self.code_dim = code_dim
         self.categorical_weight = categorical_weight
         self.continuous_weight = continuous_weight
+        self.fake_class_weight = fake_class_weight
 
     def latent_spec(self):
         return {**super().latent_spec(),
@@ -101,13 +112,15 @@ class InfoGAN(cgan.ConditionalGAN):
         real_logit, real_class_logits, _ = self.discriminator(images, training=training)
         fake_logit, fake_class_logits, fake_code_mean = self.discriminator(fake, training=training)
         # Mutual-information terms (variational lower bound, up to constants): Q recovering the codes.
-        categorical = losses.class_loss(latent['label'], fake_class_logits)
-        continuous = losses.gaussian_code_loss(latent['code'], fake_code_mean)
-        information = self.categorical_weight * categorical + self.continuous_weight * continuous
-        metrics = {'g_loss': losses.generator_loss(fake_logit) + information,
-                   'd_loss': losses.discriminator_loss(real_logit, fake_logit) + information,
-                   'class_loss_fake': categorical,
-                   'code_loss': continuous}
+        class_loss_fake = losses.class_loss(latent['label'], fake_class_logits)
+        code_loss = losses.gaussian_code_loss(latent['code'], fake_code_mean)
+        code_term = self.continuous_weight * code_loss
+        metrics = {'g_loss': (losses.generator_loss(fake_logit) + code_term
+                              + self.categorical_weight * class_loss_fake),
+                   'd_loss': (losses.discriminator_loss(real_logit, fake_logit) + code_term
+                              + self.categorical_weight * self.fake_class_weight * class_loss_fake),
+                   'class_loss_fake': class_loss_fake,
+                   'code_loss': code_loss}
         if self.supervised:
             metrics['class_loss_real'] = losses.class_loss(labels, real_class_logits)
             metrics['d_loss'] += self.categorical_weight * metrics['class_loss_real']
