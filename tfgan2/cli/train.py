@@ -31,17 +31,18 @@ flags.DEFINE_list('discriminator_widths', ['64', '128'], 'Discriminator filters,
 flags.DEFINE_integer('kernel_size', 4, 'Convolution kernel size.', lower_bound=1)
 flags.DEFINE_float('dropout', 0.3, 'Dropout rate after each discriminator convolution.',
                    lower_bound=0, upper_bound=0.9)
-flags.DEFINE_enum('label_mixing', None, ['concat', 'multiply'],
+flags.DEFINE_enum('label_mixing', None, ['multiply', 'concat'],
                   'cgan/acgan/infogan: how the generator mixes the label embedding into the noise '
-                  '(model default: concat).')
+                  '(model default: multiply).')
 flags.DEFINE_enum('fake_labels', None, ['uniform', 'real'],
                   'cgan/acgan/infogan: labels of generated training images, drawn uniformly or '
                   'copied from the real batch (model default: uniform).')
 flags.DEFINE_float('class_loss_weight', None, 'acgan: weight of the class loss (model default: 1).',
                    lower_bound=0)
 flags.DEFINE_float('fake_class_loss_weight', None,
-                   'acgan: weight of the discriminator\'s class loss on generated images '
-                   '(model default: 1).', lower_bound=0)
+                   'acgan, supervised infogan: weight of the discriminator\'s class loss on generated '
+                   'images (model default: 0, the classifier learns from real images only; 1 in the '
+                   'ACGAN paper).', lower_bound=0)
 flags.DEFINE_boolean('info_supervised', None,
                      'infogan: use the dataset labels as the categorical code (model default: true).')
 flags.DEFINE_integer('info_categories', None,
