@@ -70,7 +70,7 @@ def test_collapse_flags_dropped_and_squeezed_classes():
     rng = np.random.default_rng(0)
     real = rng.normal(size=(300, 5))
     real_classes = np.arange(300) % 3
-    fake = np.concatenate([rng.normal(size=(100, 5)),         # class 0: as varied as the real one
+    fake = np.concatenate([0.3 * rng.normal(size=(100, 5)),   # class 0: as varied, only dimmer
                            np.tile(rng.normal(size=5), (95, 1)),  # class 1: one image repeated
                            rng.normal(size=(5, 5))])           # class 2: almost never drawn
     fake_classes = np.repeat([0, 1, 2], [100, 95, 5])
@@ -79,7 +79,8 @@ def test_collapse_flags_dropped_and_squeezed_classes():
     np.testing.assert_allclose(share, [0.5, 0.475, 0.025])
     assert diversity[1] == pytest.approx(0, abs=1e-6)
     assert diversity[0] == pytest.approx(real_diversity[0], rel=0.1)
-    assert metrics.collapsed_classes(share, diversity, real_share, real_diversity) == [1, 2]
+    assert metrics.collapsed_classes(share, diversity, real_share, real_diversity) == {
+        1: metrics.LOW_DIVERSITY, 2: metrics.DROPPED}
 
 
 @pytest.fixture(scope='module')
@@ -125,7 +126,7 @@ def test_evaluator_scores_real_images_near_the_floor_and_a_constant_image_as_col
     assert real.num_samples == 200
     assert real.frechet_distance < 3 * real.real_frechet_distance
     assert real.classifier_score > 0.8 * real.real_classifier_score
-    assert real.collapsed_classes == [] and real.label_accuracy is None
+    assert real.collapsed_classes == {} and real.label_accuracy is None
 
     constant = evaluator.evaluate(lambda count, labels: np.repeat(train_images[:1], count, axis=0))
     assert constant.frechet_distance > 10 * real.frechet_distance
@@ -140,7 +141,8 @@ def test_evaluator_scores_real_images_near_the_floor_and_a_constant_image_as_col
     assert conditional.label_accuracy == pytest.approx(
         1 - np.mean(np.arange(200) % 10 == 3), abs=0.03)
     assert conditional.label_accuracy_per_class[3] < 0.1
-    assert 'Frechet distance' in conditional.report() and '3' in conditional.collapsed_classes
+    assert conditional.collapsed_classes.get('3') == metrics.DROPPED
+    assert 'COLLAPSED (dropped)' in conditional.report()
 
 
 def test_evaluator_rejects_images_of_another_shape(evaluator):

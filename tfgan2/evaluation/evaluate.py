@@ -37,7 +37,7 @@ class Evaluation:
     real_class_share: list
     class_diversity: list
     real_class_diversity: list
-    collapsed_classes: list  # class names
+    collapsed_classes: dict  # class name -> why it is flagged ('dropped' or 'low diversity')
     label_accuracy: float | None = None  # only for generators that draw requested classes
     label_accuracy_per_class: list | None = None
 
@@ -81,7 +81,7 @@ class Evaluation:
             if self.label_accuracy_per_class is not None:
                 row += f'{self.label_accuracy_per_class[c]:11.3f}'
             if name in self.collapsed_classes:
-                row += '  COLLAPSED'
+                row += f'  COLLAPSED ({self.collapsed_classes[name]})'
             lines.append(row)
         return '\n'.join(lines)
 
@@ -153,7 +153,7 @@ class Evaluator:
             class_names=list(self.class_names), class_share=fake['share'].tolist(),
             real_class_share=real['share'].tolist(), class_diversity=fake['diversity'].tolist(),
             real_class_diversity=real['diversity'].tolist(),
-            collapsed_classes=[self.class_names[c] for c in collapsed])
+            collapsed_classes={self.class_names[c]: why for c, why in collapsed.items()})
         if class_conditional:
             overall, per_class = metrics.label_accuracy(fake['predicted'], requested, self.num_classes)
             evaluation.label_accuracy, evaluation.label_accuracy_per_class = overall, per_class.tolist()
@@ -161,7 +161,11 @@ class Evaluator:
 
     def evaluate_gan(self, gan, seed=0):
         """Evaluates a `tfgan2.models` GAN (its inference mode), requesting classes if it takes them."""
-        return self.evaluate(gan_sampler(gan, seed), draws_requested_classes(gan))
+        class_conditional = draws_requested_classes(gan)
+        if class_conditional and gan.num_classes != self.num_classes:
+            raise ValueError(f'The GAN draws {gan.num_classes} classes but the evaluation data has '
+                             f'{self.num_classes}: evaluate against the dataset it was trained on.')
+        return self.evaluate(gan_sampler(gan, seed), class_conditional)
 
 
 def draws_requested_classes(gan):

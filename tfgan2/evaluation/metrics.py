@@ -5,7 +5,7 @@
   image is confidently one class and the classes are evenly covered.
 - `label_accuracy`: how often generated images are classified as the label they were asked for.
 - `class_diversity` / `collapsed_classes`: per class, how varied the images are, and which classes
-  a generator has dropped or squeezed into a few near-identical images (mode collapse).
+  a generator has dropped or squeezed into one or a few near-identical images (mode collapse).
 """
 
 import numpy as np
@@ -85,23 +85,33 @@ def mean_pairwise_distance(features, max_samples=1000):
 
 
 def class_diversity(features, classes, num_classes):
-    """(share of rows per class [K], mean pairwise feature distance within each class [K])."""
+    """(share of rows per class [K], diversity within each class [K]).
+
+    Diversity is the mean pairwise distance between unit-length features, i.e. between feature
+    directions: dim or low-contrast images shrink feature norms without being copies of each
+    other, and should not read as collapse."""
     classes = np.asarray(classes)
+    features = np.asarray(features, np.float64)
+    directions = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
     share = np.bincount(classes, minlength=num_classes)[:num_classes] / max(len(classes), 1)
-    diversity = np.array([mean_pairwise_distance(features[classes == c]) for c in range(num_classes)])
+    diversity = np.array([mean_pairwise_distance(directions[classes == c]) for c in range(num_classes)])
     return share, diversity
+
+
+DROPPED, LOW_DIVERSITY = 'dropped', 'low diversity'
 
 
 def collapsed_classes(share, diversity, real_share, real_diversity, min_share_ratio=0.25,
                       min_diversity_ratio=0.5):
-    """Indices of classes the generator dropped (share under `min_share_ratio` of the real share)
-    or collapsed (diversity under `min_diversity_ratio` of the real diversity)."""
-    flagged = []
+    """{class index: why} for the classes a generator dropped (share under `min_share_ratio` of
+    the real share) or collapsed (diversity under `min_diversity_ratio` of the real diversity)."""
+    flagged = {}
     for c in range(len(real_share)):
-        dropped = share[c] < min_share_ratio * real_share[c]
+        if real_share[c] == 0:
+            continue
+        if share[c] < min_share_ratio * real_share[c]:
+            flagged[c] = DROPPED
         # Under two generated images in a class (NaN diversity) counts as collapsed.
-        squeezed = (np.isfinite(real_diversity[c])
-                    and not diversity[c] >= min_diversity_ratio * real_diversity[c])
-        if real_share[c] > 0 and (dropped or squeezed):
-            flagged.append(c)
+        elif np.isfinite(real_diversity[c]) and not diversity[c] >= min_diversity_ratio * real_diversity[c]:
+            flagged[c] = LOW_DIVERSITY
     return flagged
