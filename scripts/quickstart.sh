@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/tfgan2-train --model_dir=runs/quickstart --epochs=3 --export_dir=exports "$@"
+exec .venv/bin/tfgan2-train --model_dir=runs/quickstart --epochs=6 --export_dir=exports "$@"
