@@ -47,7 +47,8 @@ class GAN:
         return {}
 
     def generate(self, latent, training=False):
-        return self.generator(latent, training=training)
+        """Images in float32, whatever precision the generator computes in (mixed precision)."""
+        return tf.cast(self.generator(latent, training=training), tf.float32)
 
     def compute_losses(self, images, labels, rng, training=True):
         """Returns a dict of scalars: `g_loss` and `d_loss`, which train the two networks, plus
