@@ -1,10 +1,19 @@
-"""The one training loop every GAN shares: a tf.function step, checkpoints with exact resume,
-and per-epoch artifacts (grid, GIF, history, plot, TensorBoard)."""
+"""The one training loop every GAN shares: a tf.function step run through a `tf.distribute`
+strategy, checkpoints with exact resume, and per-epoch artifacts (grid, GIF, history, plot,
+TensorBoard).
+
+One step on N replicas equals one step on one device with the same global batch: each replica
+weights its batch-mean losses by its share of the global batch before gradients are summed,
+takes its rows of the random draws made for the whole global batch, and BatchNorm uses the
+statistics of the global batch.
+"""
 
 import dataclasses
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 
 import keras
@@ -12,13 +21,14 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan2 import artifacts, data, models
+from tfgan2.export import StatelessRandom
 
 
 @dataclasses.dataclass
 class TrainConfig:
     model_dir: str
     epochs: int = 5
-    batch_size: int = 64
+    batch_size: int = 64  # global: split across the strategy's replicas.
     g_learning_rate: float = 2e-4
     d_learning_rate: float = 2e-4
     g_beta_1: float = 0.5
@@ -29,6 +39,8 @@ class TrainConfig:
     checkpoint_every: int = 200  # steps; an epoch end always saves too.
     keep_checkpoints: int = 3
     log_every: int = 20  # steps between TensorBoard scalars.
+    jit_compile: bool = False  # compile the step with XLA (one replica only).
+    steps_per_execution: int = 1  # steps per tf.function call; more cuts per-step Python overhead.
     verbose: bool = True
 
 
@@ -43,40 +55,117 @@ def _seed_states(model):
     return [v for v in model.variables if id(v) not in weights]
 
 
-class Trainer:
-    """Trains `gan` on a `data.DatasetInfo`, writing everything under `config.model_dir`."""
+def _synchronize_batch_norm(model):
+    """Makes `model`'s BatchNormalization layers normalize with the statistics of the global
+    batch (all-reduced across replicas) rather than of each replica's slice."""
+    for layer in model._flatten_layers():
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = True
 
-    def __init__(self, gan, config):
+
+def _inner_optimizer(optimizer):
+    """The optimizer whose state is checkpointed: loss scaling keeps none worth resuming."""
+    return getattr(optimizer, 'inner_optimizer', optimizer)
+
+
+class _GlobalBatchRows:
+    """The sampling methods GANs use (`normal`, `uniform`), drawing for the whole global batch
+    and keeping one replica's rows, so N replicas together draw what one device would. The
+    first axis of every draw is the batch, as in `GAN.sample_latent`."""
+
+    def __init__(self, random, offset, global_batch):
+        self._random, self._offset, self._global_batch = random, offset, global_batch
+
+    def _rows(self, draw, shape, *args, **kwargs):
+        drawn = draw([self._global_batch, *shape[1:]], *args, **kwargs)
+        return drawn[self._offset:self._offset + shape[0]]
+
+    def normal(self, shape, *args, **kwargs):
+        return self._rows(self._random.normal, shape, *args, **kwargs)
+
+    def uniform(self, shape, *args, **kwargs):
+        return self._rows(self._random.uniform, shape, *args, **kwargs)
+
+
+class Trainer:
+    """Trains `gan` on a `data.DatasetInfo`, writing everything under `config.model_dir`.
+
+    With a `tf.distribute` strategy, build `gan` inside `strategy.scope()` and pass the
+    strategy; with several workers, only the chief writes the run's files."""
+
+    def __init__(self, gan, config, strategy=None):
         self.gan, self.config = gan, config
-        self.g_optimizer = keras.optimizers.Adam(config.g_learning_rate, config.g_beta_1, config.beta_2)
-        self.d_optimizer = keras.optimizers.Adam(config.d_learning_rate, config.d_beta_1, config.beta_2)
-        self.g_optimizer.build(gan.generator.trainable_variables)
-        self.d_optimizer.build(gan.discriminator.trainable_variables)
-        self.step = tf.Variable(0, dtype=tf.int64, name='step')
-        self.epoch = tf.Variable(0, dtype=tf.int64, name='epoch')  # epochs completed
-        self.rng = tf.random.Generator.from_seed(config.seed)
-        self.preview_noise = tf.Variable(
-            tf.random.stateless_normal([gan.preview_noise_count(), gan.noise_dim], [config.seed, 1]),
-            trainable=False, name='preview_noise')
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.replicas = self.strategy.num_replicas_in_sync
+        self._check_setup()
+        if self.replicas > 1:
+            _synchronize_batch_norm(gan.generator)
+            _synchronize_batch_norm(gan.discriminator)
+        with self.strategy.scope():
+            self.g_optimizer = self._optimizer(config.g_learning_rate, config.g_beta_1)
+            self.d_optimizer = self._optimizer(config.d_learning_rate, config.d_beta_1)
+            self.g_optimizer.build(gan.generator.trainable_variables)
+            self.d_optimizer.build(gan.discriminator.trainable_variables)
+            self.step = tf.Variable(0, dtype=tf.int64, name='step')
+            self.epoch = tf.Variable(0, dtype=tf.int64, name='epoch')  # epochs completed
+            self.preview_noise = tf.Variable(
+                tf.random.stateless_normal([gan.preview_noise_count(), gan.noise_dim], [config.seed, 1]),
+                trainable=False, name='preview_noise')
         self.checkpoint = tf.train.Checkpoint(
             generator=gan.generator, discriminator=gan.discriminator,
-            g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
-            step=self.step, epoch=self.epoch, rng=self.rng, preview_noise=self.preview_noise,
+            g_optimizer=_inner_optimizer(self.g_optimizer), d_optimizer=_inner_optimizer(self.d_optimizer),
+            step=self.step, epoch=self.epoch, preview_noise=self.preview_noise,
             layer_seeds=_seed_states(gan.generator) + _seed_states(gan.discriminator))
+        # Every worker saves (as tf.distribute requires); only the chief's checkpoints are kept.
+        self.is_chief = self.strategy.extended.should_checkpoint
+        self.checkpoint_dir = os.path.join(config.model_dir, 'checkpoints')
         self.manager = tf.train.CheckpointManager(
-            self.checkpoint, os.path.join(config.model_dir, 'checkpoints'),
-            max_to_keep=config.keep_checkpoints)
+            self.checkpoint,
+            self.checkpoint_dir if self.is_chief else tempfile.mkdtemp(prefix='tfgan2-worker-'),
+            max_to_keep=config.keep_checkpoints if self.is_chief else 1)
         self.image_dir = os.path.join(config.model_dir, 'images')
         self.history_path = os.path.join(config.model_dir, 'history.csv')
         self.gif_path = os.path.join(config.model_dir, 'training.gif')
-        self.writer = tf.summary.create_file_writer(os.path.join(config.model_dir, 'logs'))
-        self.train_step = tf.function(self._train_step, input_signature=[
-            tf.TensorSpec([None, *gan.image_shape], tf.float32, name='images'),
-            tf.TensorSpec([None], tf.int32, name='labels')])
+        self.writer = (tf.summary.create_file_writer(os.path.join(config.model_dir, 'logs'))
+                       if self.is_chief else tf.summary.create_noop_writer())
+        # One trace, shared by `train_step` and every iteration of `train_steps`.
+        self._step = tf.function(self._distributed_step, jit_compile=config.jit_compile)
+        # The signature of a (distributed) batch with any number of images: a short last batch
+        # does not retrace. An empty dataset of the pipeline's element type yields it.
+        empty = tf.data.Dataset.from_tensor_slices(
+            (tf.zeros([0, *gan.image_shape]), tf.zeros([0], tf.int32))).batch(config.batch_size)
+        self.train_step = tf.function(self._step, input_signature=list(self._distribute(empty).element_spec))
+        self.train_steps = tf.function(self._train_steps)
+
+    def _check_setup(self):
+        """Fails clearly on a setup that cannot train correctly."""
+        variable = self.gan.generator.variables[0]
+        if not self.strategy.extended.variable_created_in_scope(getattr(variable, 'value', variable)):
+            raise ValueError(f'The GAN was built outside the scope of {type(self.strategy).__name__}; '
+                             f'build it inside `with strategy.scope():` and pass that strategy.')
+        if self.config.jit_compile and self.replicas > 1:
+            raise ValueError(f'--jit_compile compiles the step for one device, not {self.replicas} '
+                             f'replicas; drop it (TPUs compile with XLA anyway).')
+        if self.config.steps_per_execution < 1:
+            raise ValueError(f'steps_per_execution={self.config.steps_per_execution}: use 1 or more.')
+
+    def _optimizer(self, learning_rate, beta_1):
+        """Adam, with dynamic loss scaling when the networks compute in float16."""
+        adam = keras.optimizers.Adam(learning_rate, beta_1, self.config.beta_2)
+        if self.gan.generator.dtype_policy.compute_dtype == 'float16':
+            return keras.optimizers.LossScaleOptimizer(adam)
+        return adam
+
+    def _distribute(self, batches):
+        """`batches` (of the global batch size) split across the replicas; with several workers
+        each reads every worker's share of a batch from the same pipeline and keeps its own."""
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        return self.strategy.experimental_distribute_dataset(batches.with_options(options))
 
     def restore(self):
         """Restores the latest checkpoint if there is one; returns its path or None."""
-        path = self.manager.latest_checkpoint
+        path = tf.train.latest_checkpoint(self.checkpoint_dir)
         if path:
             try:
                 self.checkpoint.restore(path).assert_existing_objects_matched()
@@ -87,33 +176,83 @@ class Trainer:
                     f'or use a new --model_dir.') from None
         return path
 
-    def _train_step(self, images, labels):
-        """One simultaneous update of both networks; skipped entirely if any loss is not finite."""
-        gan = self.gan
+    def _distributed_step(self, images, labels):
+        """One simultaneous update of both networks on every replica; skipped entirely if any
+        loss is not finite. Returns (metrics of the global batch, whether it was applied)."""
+        results = self.strategy.run(self._replica_step, args=(images, labels))
+        return tf.nest.map_structure(lambda v: self.strategy.experimental_local_results(v)[0], results)
+
+    def _replica_step(self, images, labels):
+        """One replica's part of a step: its losses and gradients, then, all replicas agreeing
+        on whether the losses are finite, the update or the undo of the BN statistics."""
+        gan, replica = self.gan, tf.distribute.get_replica_context()
+        # Noise depends only on (seed, step), so a resumed run draws what an uninterrupted one would.
+        random = StatelessRandom(tf.random.stateless_uniform(
+            [], tf.stack([tf.constant(self.config.seed, tf.int64), self.step.read_value()]),
+            minval=None, maxval=None, dtype=tf.int64))
+        share = None
+        if self.replicas > 1:
+            random, share = self._global_batch_share(replica, random, tf.shape(images)[0])
         # Batch-norm statistics move during the forward pass; keep a copy to undo a bad step.
         statistics = gan.generator.non_trainable_weights + gan.discriminator.non_trainable_weights
         previous = [tf.identity(v) for v in statistics]
         with tf.GradientTape(persistent=True) as tape:
-            metrics = gan.compute_losses(images, labels, self.rng, training=True)
-        g_vars = gan.generator.trainable_variables
-        d_vars = gan.discriminator.trainable_variables
-        g_grads = tape.gradient(metrics['g_loss'], g_vars)
-        d_grads = tape.gradient(metrics['d_loss'], d_vars)
+            metrics = gan.compute_losses(images, labels, random, training=True)
+            g_loss, d_loss = metrics['g_loss'], metrics['d_loss']
+            if share is not None:
+                g_loss, d_loss = g_loss * share, d_loss * share
+            g_loss, d_loss = self.g_optimizer.scale_loss(g_loss), self.d_optimizer.scale_loss(d_loss)
+        g_grads = tape.gradient(g_loss, gan.generator.trainable_variables)
+        d_grads = tape.gradient(d_loss, gan.discriminator.trainable_variables)
+        if share is not None:
+            metrics = replica.all_reduce(tf.distribute.ReduceOp.SUM,
+                                         {key: value * share for key, value in metrics.items()})
         finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in metrics.values()])
+        applied = replica.merge_call(self._apply_or_undo, args=(finite, g_grads, d_grads, previous))
+        return metrics, applied
 
+    def _global_batch_share(self, replica, random, size):
+        """Draws of `random` cut to this replica's rows of the global batch, and its share of it."""
+        sizes = replica.all_reduce(tf.distribute.ReduceOp.SUM, tf.cast(size, tf.float32) * tf.one_hot(
+            replica.replica_id_in_sync_group, self.replicas))
+        offset = tf.cast(tf.reduce_sum(sizes[:replica.replica_id_in_sync_group]), tf.int32)
+        global_batch = tf.reduce_sum(sizes)
+        rows = _GlobalBatchRows(random, offset, tf.cast(global_batch, tf.int32))
+        return rows, tf.cast(size, tf.float32) / global_batch
+
+    def _apply_or_undo(self, strategy, finite, g_grads, d_grads, previous):
+        """In cross-replica context, where a branch may hold the optimizers' cross-replica sums:
+        every replica applies its gradients, or every replica restores its BN statistics."""
         def apply():
-            self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
-            self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
+            strategy.run(self._apply_gradients, args=(g_grads, d_grads))
             self.step.assign_add(1)
             return tf.constant(True)
 
         def undo():
-            for variable, value in zip(statistics, previous):
-                variable.assign(value)
+            strategy.run(self._restore_statistics, args=(previous,))
             return tf.constant(False)
 
-        applied = tf.cond(finite, apply, undo)
-        return metrics, applied
+        return tf.cond(strategy.experimental_local_results(finite)[0], apply, undo)
+
+    def _apply_gradients(self, g_grads, d_grads):
+        self.g_optimizer.apply_gradients(zip(g_grads, self.gan.generator.trainable_variables))
+        self.d_optimizer.apply_gradients(zip(d_grads, self.gan.discriminator.trainable_variables))
+
+    def _restore_statistics(self, previous):
+        statistics = self.gan.generator.non_trainable_weights + self.gan.discriminator.non_trainable_weights
+        for variable, value in zip(statistics, previous):
+            variable.assign(value)
+
+    def _train_steps(self, iterator, count):
+        """Up to `count` steps from `iterator` in one call, stopping after a step that was not
+        applied. Returns (metric sums, last step's metrics, steps run, last step applied)."""
+        metrics, applied = self._step(*next(iterator))
+        sums, done = metrics, tf.constant(1)
+        while applied and done < count:
+            metrics, applied = self._step(*next(iterator))
+            sums = {key: total + metrics[key] for key, total in sums.items()}
+            done += 1
+        return sums, metrics, done, applied
 
     def preview_grids(self):
         """{name: uint8 grid}: the main preview ('epoch') first, then the GAN's extra ones."""
@@ -133,44 +272,98 @@ class Trainer:
             if saved != spec:
                 raise ValueError(f'{self.config.model_dir} holds a run of {saved}, not {spec}. '
                                  f'Rerun with the flags of that run to resume it, or use a new --model_dir.')
-        else:
+        elif self.is_chief:
             with artifacts.atomic_path(path) as tmp, open(tmp, 'w') as f:
                 json.dump(spec, f, indent=2)
+
+    def _describe_setup(self):
+        """How the steps run, for the log: global batch and replicas, precision, XLA, fusion."""
+        config = self.config
+        parts = [f'batch {config.batch_size}']
+        if self.replicas > 1:
+            low, high = config.batch_size // self.replicas, -(-config.batch_size // self.replicas)
+            per_replica = f'{low}' if low == high else f'{low}-{high}'
+            parts = [f'global batch {config.batch_size} = {self.replicas} replicas x {per_replica} '
+                     f'({type(self.strategy).__name__})']
+        policy = self.gan.generator.dtype_policy.name
+        if policy != 'float32':
+            parts.append(policy)
+        if config.jit_compile:
+            parts.append('XLA')
+        if config.steps_per_execution > 1:
+            parts.append(f'{config.steps_per_execution} steps per call')
+        return ', '.join(parts)
 
     def fit(self, dataset_info, on_epoch_end=None):
         """Trains until `config.epochs` epochs are complete, resuming from the latest checkpoint.
 
         `on_epoch_end(epoch)`, if given, returns a dict of extra figures (e.g. quality metrics)
-        recorded with that epoch's losses in the history, its plot and TensorBoard."""
+        recorded with that epoch's losses in the history, its plot and TensorBoard (on the chief)."""
         config = self.config
-        os.makedirs(config.model_dir, exist_ok=True)
+        if self.is_chief:
+            os.makedirs(config.model_dir, exist_ok=True)
         self._check_spec(dataset_info)
         restored = self.restore()
         full_epoch = -(-dataset_info.num_examples // config.batch_size)
         steps_per_epoch = min(config.steps_per_epoch or full_epoch, full_epoch)
+        self._check_batches_fill_replicas(dataset_info.num_examples, steps_per_epoch, full_epoch)
         history = [row for row in artifacts.read_history(self.history_path)
-                   if row['epoch'] <= int(self.epoch.numpy())]
+                   if row['epoch'] <= int(self.epoch.numpy())] if self.is_chief else []
         if config.verbose:
             state = (f'resumed from {restored} at epoch {int(self.epoch.numpy())}, step {int(self.step.numpy())}'
                      if restored else 'starting fresh')
             print(f'{self.gan.name} on {dataset_info.source}: {dataset_info.num_examples} images '
                   f'{dataset_info.image_shape}, {dataset_info.num_classes} classes; '
-                  f'batch {config.batch_size}, {steps_per_epoch} steps/epoch; {state}.')
-
-        while int(self.epoch.numpy()) < config.epochs:
-            epoch = int(self.epoch.numpy())
-            done_in_epoch = min(max(int(self.step.numpy()) - epoch * steps_per_epoch, 0), steps_per_epoch)
-            batches = data.input_pipeline(dataset_info.dataset, config.batch_size, config.seed, epoch,
-                                          skip_batches=done_in_epoch, take_batches=steps_per_epoch)
-            sums = self._run_epoch(batches, epoch, done_in_epoch, steps_per_epoch)
-            self.epoch.assign_add(1)
-            extra = on_epoch_end(epoch + 1) if on_epoch_end else {}
-            history.append({'epoch': epoch + 1, 'step': int(self.step.numpy()), **sums, **extra})
-            self._write_epoch_artifacts(epoch + 1, history)
-            self.manager.save(checkpoint_number=self.step, check_interval=False)
+                  f'{self._describe_setup()}, {steps_per_epoch} steps/epoch; {state}.')
+        try:
+            while int(self.epoch.numpy()) < config.epochs:
+                epoch = int(self.epoch.numpy())
+                done_in_epoch = min(max(int(self.step.numpy()) - epoch * steps_per_epoch, 0), steps_per_epoch)
+                batches = data.input_pipeline(dataset_info.dataset, config.batch_size, config.seed, epoch,
+                                              skip_batches=done_in_epoch, take_batches=steps_per_epoch)
+                sums = self._run_epoch(self._distribute(batches), epoch, done_in_epoch, steps_per_epoch,
+                                       dataset_info.num_examples)
+                self.epoch.assign_add(1)
+                if self.is_chief:
+                    extra = on_epoch_end(epoch + 1) if on_epoch_end else {}
+                    history.append({'epoch': epoch + 1, 'step': int(self.step.numpy()), **sums, **extra})
+                    self._write_epoch_artifacts(epoch + 1, history)
+                self.manager.save(checkpoint_number=self.step, check_interval=False)
+        finally:
+            if not self.is_chief:
+                shutil.rmtree(self.manager.directory, ignore_errors=True)
         return history
 
-    def _run_epoch(self, batches, epoch, done_in_epoch, steps_per_epoch):
+    def _check_batches_fill_replicas(self, num_examples, steps_per_epoch, full_epoch):
+        """Fails clearly when a batch would leave a replica without examples (TensorFlow's CPU
+        convolutions reject empty batches); the split is even, so that needs fewer than N."""
+        batch_size = self.config.batch_size
+        smallest = min(batch_size, num_examples - (steps_per_epoch - 1) * batch_size)
+        if smallest < self.replicas:
+            raise ValueError(
+                f'A batch of {smallest} images cannot feed {self.replicas} replicas. Use a --batch_size of '
+                f'at least {self.replicas} that leaves a last batch (images % batch size, now '
+                f'{num_examples % batch_size}) of 0 or at least {self.replicas}, or a --steps_per_epoch '
+                f'below {full_epoch}.')
+
+    def _executions(self, batches, steps):
+        """Runs `steps` steps from `batches`, yielding after each tf.function call (metric sums,
+        last step's metrics, steps run, last step applied). Calls end at checkpoint steps."""
+        config = self.config
+        if config.steps_per_execution == 1:
+            for images, labels in batches:
+                metrics, applied = self.train_step(images, labels)
+                yield metrics, metrics, 1, applied
+            return
+        iterator, done = iter(batches), 0
+        while done < steps:
+            to_checkpoint = config.checkpoint_every - int(self.step.numpy()) % config.checkpoint_every
+            count = min(config.steps_per_execution, steps - done, to_checkpoint)
+            sums, metrics, ran, applied = self.train_steps(iterator, tf.constant(count))
+            done += int(ran)
+            yield sums, metrics, int(ran), applied
+
+    def _run_epoch(self, batches, epoch, done_in_epoch, steps_per_epoch, num_examples):
         """Runs the steps of one epoch; returns mean metrics and images/s over the steps run."""
         config = self.config
         # A live bar on terminals; one line per epoch in logs and CI.
@@ -180,28 +373,31 @@ class Trainer:
             print(f'Epoch {epoch + 1}/{config.epochs}')
         progbar.update(done_in_epoch)
         totals, count, images_seen, start = {}, 0, 0, time.perf_counter()
-        for images, labels in batches:
-            metrics, applied = self.train_step(images, labels)
+        for sums, metrics, steps, applied in self._executions(batches, steps_per_epoch - done_in_epoch):
             metrics = {k: float(v) for k, v in metrics.items()}
             if not bool(applied):
                 raise NonFiniteLossError(
                     f'Non-finite loss at step {int(self.step.numpy()) + 1} ({metrics}); stopped without '
                     f'applying it. The last good checkpoint is {self.manager.latest_checkpoint}. Lower '
                     f'the learning rates (--g_learning_rate/--d_learning_rate) and rerun to resume.')
-            for key, value in metrics.items():
+            sums = metrics if steps == 1 else {k: float(v) for k, v in sums.items()}
+            for key, value in sums.items():
                 totals[key] = totals.get(key, 0.0) + value
-            count += 1
-            images_seen += int(images.shape[0])
+            # Batches hold the global batch size but the last of a full epoch, which holds the rest.
+            images_seen += sum(min(config.batch_size, num_examples - batch * config.batch_size)
+                               for batch in range(done_in_epoch + count, done_in_epoch + count + steps))
+            count += steps
             step = int(self.step.numpy())
             rate = images_seen / (time.perf_counter() - start)
-            if step % config.log_every == 0:
+            if step // config.log_every > (step - steps) // config.log_every:
                 with self.writer.as_default(step=step):
                     for key, value in metrics.items():
                         tf.summary.scalar(f'train/{key}', value)
                     tf.summary.scalar('train/images_per_second', rate)
             if step % config.checkpoint_every == 0:
                 self.manager.save(checkpoint_number=step, check_interval=False)
-            progbar.update(done_in_epoch + count, [*metrics.items(), ('img/s', rate)])
+            progbar.update(done_in_epoch + count,
+                           [*((key, value / steps) for key, value in sums.items()), ('img/s', rate)])
         means = {key: total / max(count, 1) for key, total in totals.items()}
         means['images_per_second'] = images_seen / max(time.perf_counter() - start, 1e-9)
         return means

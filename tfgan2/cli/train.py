@@ -62,6 +62,16 @@ flags.DEFINE_integer('eval_every', 0, 'Every N epochs, measure sample quality (F
                      'score, label accuracy, collapsed classes; see tfgan2-evaluate) into history.csv, '
                      'the plot and TensorBoard; 0: never. The first use per dataset trains and caches '
                      'its evaluation classifier (a few minutes).', lower_bound=0)
+flags.DEFINE_enum('strategy', 'default', ['default', 'mirrored', 'multi_worker', 'tpu'],
+                  'Where to run (tf.distribute): default (one device), mirrored (every local GPU), '
+                  'multi_worker (one process per machine, the cluster in TF_CONFIG), tpu (see --tpu). '
+                  '--batch_size is the global batch, split across the replicas.')
+flags.DEFINE_string('tpu', None, '--strategy=tpu: the TPU name or grpc://host:port; "local" on a TPU VM.')
+flags.DEFINE_boolean('mixed_precision', False, 'Compute in float16 (GPUs, with loss scaling) or bfloat16 '
+                     '(CPUs, TPUs), keeping weights, losses and outputs in float32.')
+flags.DEFINE_boolean('jit_compile', False, 'Compile the training step with XLA (one device; TPUs always do).')
+flags.DEFINE_integer('steps_per_execution', 1, 'Training steps per tf.function call; more cut the '
+                     'Python overhead between steps.', lower_bound=1)
 flags.DEFINE_string('export_dir', None, 'When training ends, export the generator for TF Serving to '
                     'EXPORT_DIR/<model>/<next version> (as tfgan2-export --export_base does).')
 
@@ -106,8 +116,9 @@ def main(argv):
         logging.set_verbosity(logging.WARNING)  # Keep TF's per-save INFO lines out of the progress bar.
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     # Imported here so that --help and flag errors answer without loading TensorFlow.
+    import keras
     import tensorflow as tf
-    from tfgan2 import data, evaluation, export, models
+    from tfgan2 import data, distribute, evaluation, export, models
     from tfgan2.train import NonFiniteLossError, TrainConfig, Trainer
 
     try:
@@ -118,20 +129,31 @@ def main(argv):
                                generator_widths=_widths('generator_widths'),
                                discriminator_widths=_widths('discriminator_widths'),
                                **_model_hyperparameters(models.MODELS[FLAGS.model]))
+        # Before other TensorFlow work: multi-worker and TPU strategies set up the runtime.
+        strategy = distribute.create_strategy(FLAGS.strategy, FLAGS.tpu)
         dataset = data.load_dataset(FLAGS.dataset, FLAGS.data_dir)
         # Before seeding, so that whether the classifier is trained or cached cannot change the run.
         evaluator = evaluation.Evaluator(FLAGS.dataset, FLAGS.data_dir) if FLAGS.eval_every else None
         tf.keras.utils.set_random_seed(FLAGS.seed)
-        gan = models.build_gan(FLAGS.model, dataset.image_shape, dataset.num_classes, **hyperparameters)
+        if FLAGS.mixed_precision:
+            keras.mixed_precision.set_global_policy(distribute.mixed_precision_policy(strategy))
+        with strategy.scope():
+            gan = models.build_gan(FLAGS.model, dataset.image_shape, dataset.num_classes, **hyperparameters)
         config = TrainConfig(
             model_dir=FLAGS.model_dir, epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,
             g_learning_rate=FLAGS.g_learning_rate, d_learning_rate=FLAGS.d_learning_rate,
             g_beta_1=FLAGS.g_beta_1, d_beta_1=FLAGS.d_beta_1, seed=FLAGS.seed,
             steps_per_epoch=FLAGS.steps_per_epoch, checkpoint_every=FLAGS.checkpoint_every,
-            keep_checkpoints=FLAGS.keep_checkpoints)
+            keep_checkpoints=FLAGS.keep_checkpoints, jit_compile=FLAGS.jit_compile,
+            steps_per_execution=FLAGS.steps_per_execution)
         on_epoch_end = evaluation.epoch_hook(evaluator, gan, FLAGS.eval_every) if evaluator else None
-        Trainer(gan, config).fit(dataset, on_epoch_end)
-        if FLAGS.export_dir:
+        trainer = Trainer(gan, config, strategy)
+        trainer.fit(dataset, on_epoch_end)
+        if FLAGS.export_dir and trainer.is_chief:
+            if FLAGS.strategy != 'default' or FLAGS.mixed_precision:
+                # Serve from one device in float32: rebuild the GAN from the checkpoint just written.
+                keras.mixed_precision.set_global_policy('float32')
+                gan = models.load_gan(FLAGS.model_dir)
             print(f'Exported the generator to {export.export_generator(gan, FLAGS.export_dir, FLAGS.model)}')
     except (ValueError, data.DataUnavailableError, NonFiniteLossError) as e:
         sys.exit(f'error: {e}')

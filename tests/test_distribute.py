@@ -1,0 +1,198 @@
+"""tf.distribute strategies, mixed precision, XLA and multi-step execution in the shared trainer.
+
+Two replicas come from splitting the CPU into two logical devices, which must happen before
+TensorFlow starts, so those runs are subprocesses (tests/mirrored_scenarios.py, the train CLI)."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import TINY_WIDTHS
+from tfgan2 import data, distribute, models
+from tfgan2.train import TrainConfig, Trainer
+
+SCENARIOS = os.path.join(os.path.dirname(__file__), 'mirrored_scenarios.py')
+
+
+@pytest.fixture(scope='module')
+def info(idx_dir):
+    return data.load_dataset('fashion_mnist', data_dir=idx_dir)
+
+
+@pytest.fixture
+def float32_after():
+    """Restores the global float32 policy that mixed-precision tests change."""
+    yield
+    keras.mixed_precision.set_global_policy('float32')
+
+
+def scenario(*args):
+    result = subprocess.run([sys.executable, SCENARIOS, *map(str, args)], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def make_trainer(model_dir, **overrides):
+    """A tiny DCGAN without dropout (as in mirrored_scenarios.py) on the default strategy."""
+    config = dict(model_dir=str(model_dir), epochs=2, batch_size=64, checkpoint_every=2, seed=7,
+                  verbose=False)
+    config.update(overrides)
+    tf.keras.utils.set_random_seed(3)
+    gan = models.build_gan('dcgan', (28, 28, 1), 10, dropout=0.0, **TINY_WIDTHS)
+    return Trainer(gan, TrainConfig(**config))
+
+
+def weights(trainer):
+    return [v.numpy() for v in trainer.gan.generator.variables + trainer.gan.discriminator.variables]
+
+
+def test_one_step_on_two_replicas_equals_one_step_on_one_device(tmp_path):
+    results = scenario('one_step', tmp_path)
+    assert results['replicas'] == 2
+    for name in ('dcgan_batch_7', 'cgan_batch_8'):  # 4 + 3 and 4 + 4 images per replica
+        assert results[name]['steps'] == [1, 1]
+        assert results[name]['weights'] < 1e-6, name  # without synchronized BN it is ~1e-2
+        assert results[name]['metrics'] < 1e-6, name
+    assert 'one device' in results['jit_error']
+    assert 'cannot feed 2 replicas' in results['short_batch_error']
+
+
+def test_checkpoint_of_two_replicas_resumes_on_one_device(tmp_path, idx_dir, info):
+    mirrored = scenario('fit', idx_dir, tmp_path / 'mirrored', 1)  # 200 images: 3 x 64 + 8
+    assert mirrored['setup'].startswith('global batch 64 = 2 replicas x 32 (MirroredStrategy)')
+    assert mirrored['tracing_count'] == 1
+    resumed = make_trainer(tmp_path / 'mirrored')  # the same run, continued on one device
+    history = resumed.fit(info)
+    straight = make_trainer(tmp_path / 'straight')
+    straight_history = straight.fit(info)
+
+    assert [row['epoch'] for row in history] == [1, 2] and int(resumed.step.numpy()) == 8
+    for a, b in zip(weights(resumed), weights(straight)):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    for key in ('g_loss', 'd_loss'):
+        assert history[0][key] == pytest.approx(straight_history[0][key], abs=1e-5)
+    exported_from = models.load_gan(str(tmp_path / 'mirrored'))  # what tfgan2-export rebuilds
+    for a, b in zip(exported_from.generator.variables, resumed.gan.generator.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def test_multi_worker_run_of_two_processes_writes_one_checkpoint(tmp_path, idx_dir):
+    cluster = {'worker': [f'127.0.0.1:{free_port()}', f'127.0.0.1:{free_port()}']}
+    model_dir = tmp_path / 'run'
+    workers = []
+    for index in range(2):
+        scratch = tmp_path / f'tmp{index}'
+        scratch.mkdir()
+        env = dict(os.environ, TMPDIR=str(scratch),
+                   TF_CONFIG=json.dumps({'cluster': cluster, 'task': {'type': 'worker', 'index': index}}))
+        workers.append(subprocess.Popen(
+            [sys.executable, '-m', 'tfgan2.cli.train', '--strategy=multi_worker', f'--data_dir={idx_dir}',
+             f'--model_dir={model_dir}', '--epochs=1', '--steps_per_epoch=3', '--batch_size=16',
+             '--noise_dim=8', '--generator_widths=16,8', '--discriminator_widths=8,16'],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    try:
+        outputs = [worker.communicate(timeout=300) for worker in workers]
+    finally:
+        for worker in workers:
+            worker.kill()
+    for worker, (stdout, stderr) in zip(workers, outputs):
+        assert worker.returncode == 0, stderr[-3000:]
+        assert 'global batch 16 = 2 replicas x 8' in stdout
+    checkpoints = tf.train.get_checkpoint_state(str(model_dir / 'checkpoints')).all_model_checkpoint_paths
+    assert [os.path.basename(path) for path in checkpoints] == ['ckpt-3']  # the chief's, once
+    assert sorted(os.listdir(model_dir / 'images')) == ['epoch_0001.png']
+    assert not os.listdir(tmp_path / 'tmp1')  # the other worker's checkpoints were temporary
+    models.load_gan(str(model_dir))
+
+
+def test_steps_per_execution_trains_exactly_as_single_steps(tmp_path, info):
+    # 200 images, batch 64: 4 steps per epoch; calls of 3 stop at the checkpoint every 2 steps.
+    fused = make_trainer(tmp_path / 'fused', steps_per_execution=3)
+    fused_history = fused.fit(info)
+    single = make_trainer(tmp_path / 'single')
+    single_history = single.fit(info)
+    assert fused.train_steps.experimental_get_tracing_count() == 1
+    assert int(fused.step.numpy()) == 8
+    assert sorted(os.listdir(tmp_path / 'fused' / 'checkpoints')) == \
+        sorted(os.listdir(tmp_path / 'single' / 'checkpoints'))
+    for a, b in zip(weights(fused), weights(single)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for fused_row, single_row in zip(fused_history, single_history):
+        for key in ('g_loss', 'd_loss'):
+            assert fused_row[key] == pytest.approx(single_row[key], rel=1e-5)
+
+
+def test_mixed_bfloat16_trains_in_bfloat16_and_resumes_in_float32(tmp_path, info, float32_after):
+    keras.mixed_precision.set_global_policy(distribute.mixed_precision_policy(tf.distribute.get_strategy()))
+    trainer = make_trainer(tmp_path, epochs=1)
+    assert trainer.gan.generator.dtype_policy.name == 'mixed_bfloat16'
+    history = trainer.fit(info)
+    assert np.isfinite(history[0]['g_loss']) and np.isfinite(history[0]['d_loss'])
+    assert all(v.dtype == 'float32' for v in trainer.gan.generator.variables)
+    latent = {'noise': tf.zeros([2, 8])}
+    assert trainer.gan.generate(latent).dtype == tf.float32
+    keras.mixed_precision.set_global_policy('float32')
+    full_precision = make_trainer(tmp_path, epochs=2)
+    assert full_precision.fit(info)[-1]['epoch'] == 2  # the bfloat16 run's checkpoint fits
+
+
+def test_mixed_float16_scales_the_loss(tmp_path, info, float32_after):
+    keras.mixed_precision.set_global_policy('mixed_float16')
+    trainer = make_trainer(tmp_path, epochs=1, steps_per_epoch=2)
+    assert isinstance(trainer.g_optimizer, keras.optimizers.LossScaleOptimizer)
+    trainer.fit(info)
+    assert int(trainer.step.numpy()) == 2
+    assert trainer.g_optimizer.dynamic_scale.numpy() > 1  # scaled; reduced after overflowing steps
+
+
+def test_jit_compile_trains_like_the_plain_step(tmp_path, info):
+    compiled = make_trainer(tmp_path / 'xla', epochs=1, steps_per_epoch=2, jit_compile=True)
+    history = compiled.fit(info)
+    plain = make_trainer(tmp_path / 'plain', epochs=1, steps_per_epoch=2)
+    plain.fit(info)
+    assert compiled.train_step.experimental_get_tracing_count() == 1
+    assert int(compiled.step.numpy()) == 2 and np.isfinite(history[0]['g_loss'])
+    # Not equal: under XLA, stateless random ops pick another generator algorithm, so the noise
+    # differs; from the same weights and batches two steps stay within a few learning rates.
+    for a, b in zip(weights(compiled), weights(plain)):
+        np.testing.assert_allclose(a, b, atol=2e-3)
+
+
+@pytest.mark.parametrize('name, tpu, tf_config, expected', [
+    ('default', 'my-tpu', None, '--tpu=my-tpu only applies to --strategy=tpu'),
+    ('multi_worker', None, None, 'needs the TF_CONFIG environment variable'),
+    ('multi_worker', None, '{"cluster": {"worker": ["a:1"]}}', 'TF_CONFIG is not valid (KeyError'),
+    ('multi_worker', None, '{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 3}}',
+     'task is worker 3, but its cluster lists 1 worker address'),
+])
+def test_strategy_errors_name_the_fix(monkeypatch, name, tpu, tf_config, expected):
+    monkeypatch.delenv('TF_CONFIG', raising=False)
+    if tf_config:
+        monkeypatch.setenv('TF_CONFIG', tf_config)
+    with pytest.raises(ValueError, match=expected.replace('(', r'\(')):
+        distribute.create_strategy(name, tpu)
+
+
+def test_distribution_flag_error_is_one_clear_line(tmp_path, idx_dir):
+    result = subprocess.run(
+        [sys.executable, '-m', 'tfgan2.cli.train', f'--data_dir={idx_dir}', f'--model_dir={tmp_path}',
+         '--strategy=multi_worker'], capture_output=True, text=True, timeout=300,
+        env={key: value for key, value in os.environ.items() if key != 'TF_CONFIG'})
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
+    assert len(errors) == 1 and 'TF_CONFIG' in errors[0], result.stderr[-2000:]
+    assert not os.listdir(tmp_path)
