@@ -1,6 +1,7 @@
 """Evaluation: the metric formulas, the cached classifier, the Evaluator on real and collapsed
 generators, per-epoch figures in training, and the tfgan2-evaluate command."""
 
+import json
 import os
 import subprocess
 import sys
@@ -172,26 +173,34 @@ def test_epoch_hook_records_figures_every_n_epochs(cgan_run):
     assert (model_dir / 'losses.png').stat().st_size > 0
 
 
-def evaluate_cli(*args, cache_dir):
-    return subprocess.run([sys.executable, '-m', 'tfgan2.cli.evaluate', *args], capture_output=True,
+def cli(command, *args, cache_dir):
+    return subprocess.run([sys.executable, '-m', f'tfgan2.cli.{command}', *args], capture_output=True,
                           text=True, timeout=300, env={**os.environ, 'TFGAN2_CACHE': cache_dir})
 
 
-def test_cli_evaluates_a_run_and_its_export(cgan_run, eval_data, tmp_path):
-    model_dir, _ = cgan_run
-    cache = str(tmp_path / 'cache')  # The CLI trains the default classifier recipe here.
-    run = evaluate_cli(f'--model_dir={model_dir}', f'--data_dir={eval_data}', '--num_samples=100',
-                       f'--output={tmp_path / "run.json"}', cache_dir=cache)
+def test_cli_trains_with_eval_every_then_evaluates_the_run_and_its_export(eval_data, tmp_path):
+    cache, model_dir = str(tmp_path / 'cache'), tmp_path / 'run'
+    trained = cli('train', '--model=cgan', f'--data_dir={eval_data}', f'--model_dir={model_dir}',
+                  '--epochs=1', '--steps_per_epoch=2', '--eval_every=1', '--noise_dim=8',
+                  '--generator_widths=16,8', '--discriminator_widths=8,16', cache_dir=cache)
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    assert 'Epoch 1 quality: FD' in trained.stdout
+    assert 'eval_label_accuracy' in artifacts.read_history(model_dir / 'history.csv')[0]
+
+    run = cli('evaluate', f'--model_dir={model_dir}', f'--data_dir={eval_data}', '--num_samples=100',
+              f'--output={tmp_path / "run.json"}', cache_dir=cache)
     assert run.returncode == 0, run.stderr[-2000:]
-    assert 'label accuracy' in run.stdout and (tmp_path / 'run.json').exists()
-    assert os.listdir(os.path.join(cache, 'classifiers'))[0].startswith('synthetic-')
+    assert 'label accuracy' in run.stdout and 'Training the' not in run.stdout  # cached classifier
+    assert json.loads((tmp_path / 'run.json').read_text())['num_samples'] == 100
 
     export.export_generator(models.load_gan(str(model_dir)), str(tmp_path / 'exports'), 'cgan')
-    exported = evaluate_cli(f'--saved_model={tmp_path / "exports" / "cgan"}', '--dataset=synthetic',
-                            f'--data_dir={eval_data}', '--num_samples=100', cache_dir=cache)
+    exported = cli('evaluate', f'--saved_model={tmp_path / "exports" / "cgan"}', '--dataset=fashion_mnist',
+                   f'--data_dir={eval_data}', '--num_samples=100', cache_dir=cache)
     assert exported.returncode == 0, exported.stderr[-2000:]
-    assert 'label accuracy' in exported.stdout and 'Training the' not in exported.stdout
+    assert 'label accuracy' in exported.stdout
+    # One classifier, trained by the first command (the run's dataset name, with --data_dir's data).
+    assert [name.split('-')[0] for name in os.listdir(os.path.join(cache, 'classifiers'))] == ['fashion_mnist']
 
-    missing_dataset = evaluate_cli(f'--saved_model={tmp_path / "exports" / "cgan"}', cache_dir=cache)
+    missing_dataset = cli('evaluate', f'--saved_model={tmp_path / "exports" / "cgan"}', cache_dir=cache)
     assert missing_dataset.returncode != 0
     assert missing_dataset.stderr.strip().splitlines()[-1].startswith('error: --saved_model needs --dataset')
