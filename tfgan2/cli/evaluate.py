@@ -11,6 +11,8 @@ import sys
 
 from absl import app, flags, logging
 
+from tfgan2 import cli
+
 FLAGS = flags.FLAGS
 
 flags.DEFINE_string('model_dir', None, 'A training run to evaluate (the --model_dir of tfgan2-train).')
@@ -71,7 +73,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    cli.run(main, __name__)
 
 
 if __name__ == '__main__':
