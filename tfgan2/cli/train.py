@@ -10,6 +10,8 @@ import sys
 
 from absl import app, flags, logging
 
+from tfgan2 import cli
+
 FLAGS = flags.FLAGS
 
 flags.DEFINE_string('model', 'dcgan', 'Which GAN to train (see tfgan2.models.MODELS).')
@@ -161,7 +163,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    cli.run(main, __name__)
 
 
 if __name__ == '__main__':
