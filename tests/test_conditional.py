@@ -1,0 +1,250 @@
+"""CGAN, ACGAN and InfoGAN: shapes, hand-checked losses, preview grids, and short training runs
+in which the generator learns to draw the class it is asked for."""
+
+import json
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import TINY_WIDTHS, synthetic_digits
+from tfgan2 import data, models
+from tfgan2.train import TrainConfig, Trainer
+
+CONDITIONAL = ['cgan', 'acgan', 'infogan']
+
+
+def tiny_gan(name, image_shape=(28, 28, 1), num_classes=10, **hyperparameters):
+    return models.build_gan(name, image_shape, num_classes, **TINY_WIDTHS, **hyperparameters)
+
+
+def synthetic_info(num_classes=4, count=512):
+    """Class c is a bright block at column c of the top row: trivially separable."""
+    images, labels = synthetic_digits(count, num_classes=num_classes)
+    dataset = tf.data.Dataset.from_tensor_slices(
+        ((images[..., np.newaxis].astype(np.float32) - 127.5) / 127.5, labels.astype(np.int32)))
+    return data.DatasetInfo('synthetic', dataset, (28, 28, 1), num_classes, count,
+                            [str(c) for c in range(num_classes)], 'synthetic')
+
+
+@pytest.mark.parametrize('image_shape', [(28, 28, 1), (32, 32, 3)])
+@pytest.mark.parametrize('name', CONDITIONAL)
+def test_network_shapes_and_dtypes(name, image_shape):
+    gan = tiny_gan(name, image_shape)
+    latent = gan.sample_latent(tf.random.Generator.from_seed(0), 5)
+    spec = gan.latent_spec()
+    assert sorted(latent) == sorted(spec) == sorted(['noise', 'label', 'code'][:len(spec)])
+    for key, value in latent.items():
+        assert value.dtype == spec[key].dtype and value.shape[1:] == spec[key].shape[1:]
+    assert spec['label'].dtype == tf.int32
+    assert int(tf.reduce_max(latent['label'])) < gan.num_classes
+    images = gan.generate(latent)
+    assert images.shape == (5, *image_shape) and images.dtype == tf.float32
+    assert float(tf.reduce_max(tf.abs(images))) <= 1.0
+    outputs = gan.discriminator(images)
+    assert outputs[0].shape == (5, 1) and outputs[1].shape == (5, gan.num_classes)
+    if name == 'infogan':
+        assert spec['code'].shape.as_list() == [None, 2] and outputs[2].shape == (5, 2)
+
+
+def bce(logits, target):
+    return np.mean(np.maximum(logits, 0) - logits * target + np.log1p(np.exp(-np.abs(logits))))
+
+
+def cross_entropy(labels, logits):
+    log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    return -np.mean(log_probs[np.arange(len(labels)), labels])
+
+
+class StubDiscriminator:
+    """Fixed outputs: one set for real images (all -1), another for generated ones (all 1)."""
+
+    def __init__(self, real, fake):
+        self.real, self.fake = real, fake
+
+    def __call__(self, images, training=False):
+        outputs = self.real if float(tf.reduce_mean(images)) < 0 else self.fake
+        return tuple(tf.constant(o, tf.float32) for o in outputs)
+
+
+@pytest.mark.parametrize('name,hyperparameters', [
+    ('cgan', {}), ('acgan', {'class_weight': 0.5, 'fake_class_weight': 0.25}),
+    ('infogan', {'categorical_weight': 0.5, 'continuous_weight': 2.0, 'fake_class_weight': 0.25}),
+    ('infogan', {}),
+    ('infogan', {'supervised': False, 'categories': 3})])
+def test_losses_match_hand_computation(name, hyperparameters):
+    num_classes, batch = 3, 4
+    gan = tiny_gan(name, num_classes=num_classes, **hyperparameters)
+    rng = np.random.default_rng(0)
+    real = [rng.normal(size=(batch, 1)), rng.normal(size=(batch, num_classes)), rng.normal(size=(batch, 2))]
+    fake = [rng.normal(size=(batch, 1)), rng.normal(size=(batch, num_classes)), rng.normal(size=(batch, 2))]
+    arity = 3 if name == 'infogan' else 2
+    gan.discriminator = StubDiscriminator(real[:arity], fake[:arity])
+    gan.generator = lambda latent, training=False: tf.ones([batch, 28, 28, 1])
+    labels = np.array([0, 2, 1, 2], np.int32)
+    # The same seed draws the same fake latents inside compute_losses.
+    expected_latent = gan.fake_latent(tf.random.Generator.from_seed(5), tf.constant(labels))
+    metrics = gan.compute_losses(-tf.ones([batch, 28, 28, 1]), tf.constant(labels),
+                                 tf.random.Generator.from_seed(5))
+    fake_labels = expected_latent['label'].numpy()
+    class_real = cross_entropy(labels, real[1])
+    class_fake = cross_entropy(fake_labels, fake[1])
+    if name == 'cgan':
+        real_pair = real[0][:, 0] + real[1][np.arange(batch), labels]
+        fake_pair = fake[0][:, 0] + fake[1][np.arange(batch), fake_labels]
+        expected = {'g_loss': bce(fake_pair, 1), 'd_loss': bce(real_pair, 1) + bce(fake_pair, 0),
+                    'class_loss_real': class_real, 'class_loss_fake': class_fake}
+    elif name == 'acgan':
+        expected = {'g_loss': bce(fake[0], 1) + 0.5 * class_fake,
+                    'd_loss': bce(real[0], 1) + bce(fake[0], 0) + 0.5 * (class_real + 0.25 * class_fake),
+                    'class_loss_real': class_real, 'class_loss_fake': class_fake}
+    else:
+        categorical_weight = hyperparameters.get('categorical_weight', 1.0)
+        continuous_weight = hyperparameters.get('continuous_weight', 1.0)
+        # Supervised, Q learns classes from real images (fake weight 0 by default); unsupervised, from fakes.
+        fake_weight = hyperparameters.get('fake_class_weight', 0.0 if gan.supervised else 1.0)
+        code = np.mean(np.sum(0.5 * (expected_latent['code'].numpy() - fake[2]) ** 2, axis=1))
+        expected = {'g_loss': bce(fake[0], 1) + categorical_weight * class_fake + continuous_weight * code,
+                    'd_loss': (bce(real[0], 1) + bce(fake[0], 0) + continuous_weight * code
+                               + categorical_weight * fake_weight * class_fake),
+                    'class_loss_fake': class_fake, 'code_loss': code}
+        if gan.supervised:
+            expected['class_loss_real'] = class_real
+            expected['d_loss'] += categorical_weight * class_real
+    assert sorted(metrics) == sorted(expected)
+    for key, value in expected.items():
+        np.testing.assert_allclose(float(metrics[key]), value, rtol=1e-5, err_msg=key)
+
+
+@pytest.mark.parametrize('name', ['cgan', 'infogan'])
+def test_fake_labels_uniform_or_real(name):
+    gan = tiny_gan(name, num_classes=4, fake_labels='real')
+    labels = tf.constant([3, 1, 0, 2] * 16)
+    np.testing.assert_array_equal(gan.fake_latent(tf.random.Generator.from_seed(0), labels)['label'], labels)
+    gan = tiny_gan(name, num_classes=4)
+    drawn = gan.fake_latent(tf.random.Generator.from_seed(0), tf.zeros([4000], tf.int32))['label'].numpy()
+    assert sorted(np.unique(drawn)) == [0, 1, 2, 3]
+    assert np.abs(np.bincount(drawn) / 4000 - 0.25).max() < 0.03
+
+
+@pytest.mark.parametrize('name', CONDITIONAL)
+def test_preview_has_one_row_per_class_over_the_fixed_noise(name):
+    gan = tiny_gan(name, num_classes=3)
+    noise = tf.random.normal([gan.preview_noise_count(), gan.noise_dim])
+    latent, rows = gan.preview_latent(noise)
+    assert rows == 3 and gan.preview_noise_count() == 10
+    np.testing.assert_array_equal(latent['label'].numpy().reshape(3, 10), np.repeat([[0], [1], [2]], 10, 1))
+    np.testing.assert_array_equal(latent['noise'].numpy().reshape(3, 10, -1), np.stack([noise.numpy()] * 3))
+    if name == 'infogan':
+        assert not np.any(latent['code'].numpy())
+
+
+def test_infogan_traversals_sweep_one_code_per_grid():
+    gan = tiny_gan('infogan', num_classes=3)
+    noise = tf.random.normal([10, gan.noise_dim])
+    previews = gan.extra_previews(noise)
+    assert sorted(previews) == ['code_1', 'code_2']
+    for i, name in enumerate(['code_1', 'code_2']):
+        latent, rows = previews[name]
+        assert rows == 3
+        codes = latent['code'].numpy().reshape(3, 10, 2)
+        np.testing.assert_allclose(codes[:, :, i], np.tile(np.linspace(-2, 2, 10), (3, 1)), atol=1e-6)
+        assert not np.any(codes[:, :, 1 - i])
+        np.testing.assert_array_equal(latent['label'].numpy().reshape(3, 10)[:, 0], [0, 1, 2])
+        np.testing.assert_array_equal(latent['noise'].numpy(), np.tile(noise.numpy()[:1], (30, 1)))
+
+
+@pytest.fixture(scope='module', params=CONDITIONAL)
+def trained(request, tmp_path_factory):
+    """(name, gan, history, model_dir) after 3 short epochs on 4 trivially separable classes."""
+    name, model_dir = request.param, tmp_path_factory.mktemp(request.param)
+    info = synthetic_info(num_classes=4)
+    tf.keras.utils.set_random_seed(1)
+    # concat learns the label within a few dozen steps at these widths; multiply (the default,
+    # which keeps more diversity on Fashion-MNIST) needs hundreds: the label only rescales noise.
+    gan = models.build_gan(name, info.image_shape, info.num_classes, **TINY_WIDTHS, mixing='concat')
+    config = TrainConfig(model_dir=str(model_dir), epochs=3, batch_size=32, steps_per_epoch=16,
+                         g_learning_rate=1e-3, d_learning_rate=1e-3, seed=1, verbose=False)
+    return name, gan, Trainer(gan, config).fit(info), model_dir
+
+
+def block_class(images, num_classes):
+    """Which class's block (see `synthetic_digits`) is brightest in each image."""
+    blocks = [images[:, 2:9, 2 + 6 * c: 9 + 6 * c, 0].mean(axis=(1, 2)) for c in range(num_classes)]
+    return np.argmax(np.stack(blocks, axis=1), axis=1)
+
+
+def test_short_training_teaches_the_class(trained):
+    name, gan, history, _ = trained
+    first, last = history[0], history[-1]
+    # The discriminator's class scores learn real labels; the generator's images follow theirs.
+    assert last['class_loss_real'] < first['class_loss_real']
+    if name != 'cgan':
+        assert last['class_loss_fake'] < first['class_loss_fake']
+    labels = tf.constant(np.repeat(np.arange(4), 50).astype(np.int32))
+    images = gan.generate(gan.sample_latent(tf.random.Generator.from_seed(9), 200, labels)).numpy()
+    assert np.mean(block_class(images, 4) == labels.numpy()) > 0.9
+
+
+def test_grids_have_a_row_per_class_and_a_column_per_noise(trained):
+    name, _, _, model_dir = trained
+    tile = 28 + 2
+    for epoch in (1, 3):
+        grid = iio.imread(model_dir / 'images' / f'epoch_{epoch:04d}.png')
+        assert grid.shape == (4 * tile + 2, 10 * tile + 2)
+    extra = {'infogan': ['code_1', 'code_2']}.get(name, [])
+    assert sorted(p.name for p in (model_dir / 'images').iterdir() if p.is_dir()) == extra
+    for folder in extra:
+        assert iio.imread(model_dir / 'images' / folder / 'epoch_0003.png').shape == grid.shape
+
+
+def test_bad_configurations_fail_clearly():
+    with pytest.raises(ValueError, match='labelled dataset'):
+        tiny_gan('cgan', num_classes=0)
+    with pytest.raises(ValueError, match='mixing'):
+        tiny_gan('acgan', mixing='add')
+    with pytest.raises(ValueError, match='fake_labels'):
+        tiny_gan('cgan', fake_labels='sometimes')
+    with pytest.raises(ValueError, match='categorical code'):
+        tiny_gan('infogan', num_classes=10, categories=4)
+    with pytest.raises(ValueError, match='fake_labels=real'):
+        tiny_gan('infogan', supervised=False, fake_labels='real')
+    with pytest.raises(ValueError, match='fake_class_weight must stay 1'):
+        tiny_gan('infogan', supervised=False, fake_class_weight=0.0)
+    assert tiny_gan('infogan', num_classes=0, supervised=False).num_classes == 10
+
+
+def test_unsupervised_infogan_round_trips_through_its_spec(tmp_path):
+    gan = tiny_gan('infogan', num_classes=10, supervised=False, categories=5)
+    json.dumps(gan.spec)
+    (tmp_path / models.SPEC_FILE).write_text(json.dumps(gan.spec))
+    tf.train.Checkpoint(generator=gan.generator, discriminator=gan.discriminator).save(
+        str(tmp_path / 'checkpoints' / 'ckpt'))
+    loaded = models.load_gan(str(tmp_path))
+    latent = gan.sample_latent(tf.random.Generator.from_seed(3), 4)
+    assert loaded.num_classes == 5 and not loaded.supervised
+    np.testing.assert_allclose(loaded.generate(latent).numpy(), gan.generate(latent).numpy(), atol=1e-6)
+
+
+def test_cli_passes_model_flags_and_rejects_foreign_ones(tmp_path, idx_dir):
+    from absl import flags
+
+    from tfgan2.cli import train as cli
+    argv = ['tfgan2-train', f'--data_dir={idx_dir}', '--epochs=1', '--steps_per_epoch=1',
+            '--noise_dim=8', '--generator_widths=16,8', '--discriminator_widths=8,16']
+    try:
+        flags.FLAGS(argv + ['--model=dcgan', '--info_supervised', f'--model_dir={tmp_path / "a"}'])
+        with pytest.raises(SystemExit, match='--info_supervised does not apply to --model=dcgan'):
+            cli.main(['tfgan2-train'])
+        flags.FLAGS.unparse_flags()
+        flags.FLAGS(argv + ['--model=infogan', '--noinfo_supervised', '--info_continuous_weight=0.5',
+                            '--label_mixing=multiply', f'--model_dir={tmp_path / "b"}'])
+        cli.main(['tfgan2-train'])
+    finally:
+        flags.FLAGS.unparse_flags()
+    spec = json.loads((tmp_path / 'b' / models.SPEC_FILE).read_text())
+    assert spec['model'] == 'infogan'
+    assert spec['hyperparameters']['supervised'] is False
+    assert spec['hyperparameters']['continuous_weight'] == 0.5
+    assert spec['hyperparameters']['mixing'] == 'multiply'
