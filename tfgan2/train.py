@@ -128,8 +128,12 @@ class Trainer:
         self.gif_path = os.path.join(config.model_dir, 'training.gif')
         self.writer = (tf.summary.create_file_writer(os.path.join(config.model_dir, 'logs'))
                        if self.is_chief else tf.summary.create_noop_writer())
+        # XLA compiles the forward and backward pass, where the time goes; the update and the
+        # cross-replica logic around it stay as they are.
+        self._gradients = (tf.function(self._losses_and_gradients, jit_compile=True) if config.jit_compile
+                           else self._losses_and_gradients)
         # One trace, shared by `train_step` and every iteration of `train_steps`.
-        self._step = tf.function(self._distributed_step, jit_compile=config.jit_compile)
+        self._step = tf.function(self._distributed_step)
         # The signature of a (distributed) batch with any number of images: a short last batch
         # does not retrace. An empty dataset of the pipeline's element type yields it.
         empty = tf.data.Dataset.from_tensor_slices(
@@ -185,17 +189,28 @@ class Trainer:
     def _replica_step(self, images, labels):
         """One replica's part of a step: its losses and gradients, then, all replicas agreeing
         on whether the losses are finite, the update or the undo of the BN statistics."""
-        gan, replica = self.gan, tf.distribute.get_replica_context()
+        gan = self.gan
         # Noise depends only on (seed, step), so a resumed run draws what an uninterrupted one would.
-        random = StatelessRandom(tf.random.stateless_uniform(
+        seed = tf.random.stateless_uniform(
             [], tf.stack([tf.constant(self.config.seed, tf.int64), self.step.read_value()]),
-            minval=None, maxval=None, dtype=tf.int64))
-        share = None
-        if self.replicas > 1:
-            random, share = self._global_batch_share(replica, random, tf.shape(images)[0])
+            minval=None, maxval=None, dtype=tf.int64)
         # Batch-norm statistics move during the forward pass; keep a copy to undo a bad step.
         statistics = gan.generator.non_trainable_weights + gan.discriminator.non_trainable_weights
         previous = [tf.identity(v) for v in statistics]
+        metrics, g_grads, d_grads = self._gradients(images, labels, seed)
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in metrics.values()])
+        applied = tf.distribute.get_replica_context().merge_call(
+            self._apply_or_undo, args=(finite, g_grads, d_grads, previous))
+        return metrics, applied
+
+    def _losses_and_gradients(self, images, labels, seed):
+        """One replica's forward and backward pass, returning (metrics, generator gradients,
+        discriminator gradients). With several replicas, it draws its rows of the global batch's
+        noise, weights its losses by its share of the global batch (the optimizers then sum the
+        gradients of all replicas), and returns the metrics of the global batch."""
+        gan, random, share = self.gan, StatelessRandom(seed), None
+        if self.replicas > 1:
+            random, share = self._global_batch_share(random, tf.shape(images)[0])
         with tf.GradientTape(persistent=True) as tape:
             metrics = gan.compute_losses(images, labels, random, training=True)
             g_loss, d_loss = metrics['g_loss'], metrics['d_loss']
@@ -205,14 +220,13 @@ class Trainer:
         g_grads = tape.gradient(g_loss, gan.generator.trainable_variables)
         d_grads = tape.gradient(d_loss, gan.discriminator.trainable_variables)
         if share is not None:
-            metrics = replica.all_reduce(tf.distribute.ReduceOp.SUM,
-                                         {key: value * share for key, value in metrics.items()})
-        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in metrics.values()])
-        applied = replica.merge_call(self._apply_or_undo, args=(finite, g_grads, d_grads, previous))
-        return metrics, applied
+            metrics = tf.distribute.get_replica_context().all_reduce(
+                tf.distribute.ReduceOp.SUM, {key: value * share for key, value in metrics.items()})
+        return metrics, g_grads, d_grads
 
-    def _global_batch_share(self, replica, random, size):
+    def _global_batch_share(self, random, size):
         """Draws of `random` cut to this replica's rows of the global batch, and its share of it."""
+        replica = tf.distribute.get_replica_context()
         sizes = replica.all_reduce(tf.distribute.ReduceOp.SUM, tf.cast(size, tf.float32) * tf.one_hot(
             replica.replica_id_in_sync_group, self.replicas))
         offset = tf.cast(tf.reduce_sum(sizes[:replica.replica_id_in_sync_group]), tf.int32)
