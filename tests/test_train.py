@@ -56,6 +56,10 @@ def test_artifacts_written_per_epoch(tmp_path, info):
     assert (tmp_path / 'losses.png').stat().st_size > 0
     assert any(name.startswith('events.out.tfevents') for name in os.listdir(tmp_path / 'logs'))
     assert (tmp_path / 'gan.json').exists()
+    umask = os.umask(0)
+    os.umask(umask)
+    for published in ('training.gif', 'history.csv', 'images/epoch_0001.png'):
+        assert os.stat(tmp_path / published).st_mode & 0o777 == 0o666 & ~umask  # not owner-only
 
 
 class Interrupt(Exception):

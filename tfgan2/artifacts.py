@@ -18,6 +18,15 @@ matplotlib.use('Agg')  # No display on servers; set before pyplot is imported.
 from matplotlib import pyplot as plt  # noqa: E402
 
 
+def publishable(path):
+    """Gives a temp file or folder (mkstemp/mkdtemp make them owner-only) the permissions a
+    normally created one would have, so other users and containers can read what is published."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if os.path.isdir(path) else 0o666) & ~umask)
+    return path
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yields a temporary path beside `path` (same extension); renames it to `path` on success."""
@@ -25,6 +34,7 @@ def atomic_path(path):
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{name}.', suffix=os.path.splitext(name)[1], dir=directory)
     os.close(fd)
+    publishable(tmp)
     try:
         yield tmp
         os.replace(tmp, path)

@@ -23,6 +23,8 @@ import tempfile
 
 import tensorflow as tf
 
+from tfgan2 import artifacts
+
 SERVING_DEFAULT = tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY
 FROM_SEED = 'from_seed'
 PNG_FROM_SEED = 'png_from_seed'
@@ -185,7 +187,7 @@ def export_generator(gan, export_base, model_name, version=None, overwrite=False
                          f'get the next free one, or overwrite it explicitly (--overwrite).')
     os.makedirs(model_base, exist_ok=True)
     # Hidden and not a number, so TF Serving never tries to load it.
-    staging = tempfile.mkdtemp(prefix=f'{_TEMP_PREFIX}{version}-', dir=model_base)
+    staging = artifacts.publishable(tempfile.mkdtemp(prefix=f'{_TEMP_PREFIX}{version}-', dir=model_base))
     try:
         signatures = serving_signatures(gan)
         tf.saved_model.save(_variable_holder(signatures.values()), staging, signatures=signatures)

@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from tfgan2 import data
+from tfgan2 import artifacts, data
 
 # Part of the cache key: bump whenever `build_classifier` or `train_classifier` changes.
 RECIPE_VERSION = 1
@@ -123,7 +123,7 @@ def _save_atomically(model, info, path):
     concurrent writer that got there first wins and this copy is dropped."""
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f'.{os.path.basename(path)}.', dir=parent)
+    tmp = artifacts.publishable(tempfile.mkdtemp(prefix=f'.{os.path.basename(path)}.', dir=parent))
     try:
         model.save(os.path.join(tmp, MODEL_FILE))
         with open(os.path.join(tmp, INFO_FILE), 'w') as f:
