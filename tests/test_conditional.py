@@ -94,11 +94,11 @@ def test_losses_match_hand_computation(name, hyperparameters):
         real_pair = real[0][:, 0] + real[1][np.arange(batch), labels]
         fake_pair = fake[0][:, 0] + fake[1][np.arange(batch), fake_labels]
         expected = {'g_loss': bce(fake_pair, 1), 'd_loss': bce(real_pair, 1) + bce(fake_pair, 0),
-                    'class_loss_real': class_real, 'class_loss_fake': class_fake}
+                    'real_class_loss': class_real, 'fake_class_loss': class_fake}
     elif name == 'acgan':
         expected = {'g_loss': bce(fake[0], 1) + 0.5 * class_fake,
                     'd_loss': bce(real[0], 1) + bce(fake[0], 0) + 0.5 * (class_real + 0.25 * class_fake),
-                    'class_loss_real': class_real, 'class_loss_fake': class_fake}
+                    'real_class_loss': class_real, 'fake_class_loss': class_fake}
     else:
         categorical_weight = hyperparameters.get('categorical_weight', 1.0)
         continuous_weight = hyperparameters.get('continuous_weight', 1.0)
@@ -108,9 +108,9 @@ def test_losses_match_hand_computation(name, hyperparameters):
         expected = {'g_loss': bce(fake[0], 1) + categorical_weight * class_fake + continuous_weight * code,
                     'd_loss': (bce(real[0], 1) + bce(fake[0], 0) + continuous_weight * code
                                + categorical_weight * fake_weight * class_fake),
-                    'class_loss_fake': class_fake, 'code_loss': code}
+                    'fake_class_loss': class_fake, 'code_loss': code}
         if gan.supervised:
-            expected['class_loss_real'] = class_real
+            expected['real_class_loss'] = class_real
             expected['d_loss'] += categorical_weight * class_real
     assert sorted(metrics) == sorted(expected)
     for key, value in expected.items():
@@ -179,9 +179,9 @@ def test_short_training_teaches_the_class(trained):
     name, gan, history, _ = trained
     first, last = history[0], history[-1]
     # The discriminator's class scores learn real labels; the generator's images follow theirs.
-    assert last['class_loss_real'] < first['class_loss_real']
+    assert last['real_class_loss'] < first['real_class_loss']
     if name != 'cgan':
-        assert last['class_loss_fake'] < first['class_loss_fake']
+        assert last['fake_class_loss'] < first['fake_class_loss']
     labels = tf.constant(np.repeat(np.arange(4), 50).astype(np.int32))
     images = gan.generate(gan.sample_latent(tf.random.Generator.from_seed(9), 200, labels)).numpy()
     assert np.mean(block_class(images, 4) == labels.numpy()) > 0.9

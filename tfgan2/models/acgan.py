@@ -30,11 +30,11 @@ class ACGAN(cgan.CGAN):
         fake = self.generate(latent, training=training)
         real_logit, real_class_logits = self.discriminator(images, training=training)
         fake_logit, fake_class_logits = self.discriminator(fake, training=training)
-        class_loss_real = losses.class_loss(labels, real_class_logits)
-        class_loss_fake = losses.class_loss(latent['label'], fake_class_logits)
+        real_class_loss = losses.class_loss(labels, real_class_logits)
+        fake_class_loss = losses.class_loss(latent['label'], fake_class_logits)
         return {
-            'g_loss': losses.generator_loss(fake_logit) + self.class_weight * class_loss_fake,
+            'g_loss': losses.generator_loss(fake_logit) + self.class_weight * fake_class_loss,
             'd_loss': (losses.discriminator_loss(real_logit, fake_logit)
-                       + self.class_weight * (class_loss_real + self.fake_class_weight * class_loss_fake)),
-            'class_loss_real': class_loss_real,
-            'class_loss_fake': class_loss_fake}
+                       + self.class_weight * (real_class_loss + self.fake_class_weight * fake_class_loss)),
+            'real_class_loss': real_class_loss,
+            'fake_class_loss': fake_class_loss}

@@ -138,5 +138,5 @@ class CGAN(ConditionalGAN):
         return {'g_loss': losses.generator_loss(fake_pair_logit),
                 'd_loss': losses.discriminator_loss(real_pair_logit, fake_pair_logit),
                 # Diagnostics: how well the discriminator's label scores pick each image's label.
-                'class_loss_real': losses.class_loss(labels, real_class_logits),
-                'class_loss_fake': losses.class_loss(latent['label'], fake_class_logits)}
+                'real_class_loss': losses.class_loss(labels, real_class_logits),
+                'fake_class_loss': losses.class_loss(latent['label'], fake_class_logits)}

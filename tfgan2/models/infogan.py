@@ -112,16 +112,16 @@ class InfoGAN(cgan.ConditionalGAN):
         real_logit, real_class_logits, _ = self.discriminator(images, training=training)
         fake_logit, fake_class_logits, fake_code_mean = self.discriminator(fake, training=training)
         # Mutual-information terms (variational lower bound, up to constants): Q recovering the codes.
-        class_loss_fake = losses.class_loss(latent['label'], fake_class_logits)
+        fake_class_loss = losses.class_loss(latent['label'], fake_class_logits)
         code_loss = losses.gaussian_code_loss(latent['code'], fake_code_mean)
         code_term = self.continuous_weight * code_loss
         metrics = {'g_loss': (losses.generator_loss(fake_logit) + code_term
-                              + self.categorical_weight * class_loss_fake),
+                              + self.categorical_weight * fake_class_loss),
                    'd_loss': (losses.discriminator_loss(real_logit, fake_logit) + code_term
-                              + self.categorical_weight * self.fake_class_weight * class_loss_fake),
-                   'class_loss_fake': class_loss_fake,
+                              + self.categorical_weight * self.fake_class_weight * fake_class_loss),
+                   'fake_class_loss': fake_class_loss,
                    'code_loss': code_loss}
         if self.supervised:
-            metrics['class_loss_real'] = losses.class_loss(labels, real_class_logits)
-            metrics['d_loss'] += self.categorical_weight * metrics['class_loss_real']
+            metrics['real_class_loss'] = losses.class_loss(labels, real_class_logits)
+            metrics['d_loss'] += self.categorical_weight * metrics['real_class_loss']
         return metrics
