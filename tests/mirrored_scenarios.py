@@ -11,6 +11,7 @@ import os
 import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -55,6 +56,13 @@ def one_step(model_dir):
             'metrics': max(abs(float(single_metrics[k]) - float(mirrored_metrics[k]))
                            for k in single_metrics),
             'steps': [int(single.step.numpy()), int(mirrored.step.numpy())]}
+    # float16 as on GPUs: loss scaling nests its cross-replica update in the trainer's.
+    keras.mixed_precision.set_global_policy('mixed_float16')
+    scaled = build_trainer(mirrored_strategy, model_dir, batch_size=8)
+    keras.mixed_precision.set_global_policy('float32')
+    _, applied = scaled.train_step(*next(iter(scaled._distribute(batches))))  # cgan's batch of 8
+    results['float16'] = {'applied': bool(applied), 'updates': int(scaled.g_optimizer.iterations.numpy()),
+                          'loss_scale': float(scaled.g_optimizer.dynamic_scale.numpy())}
     try:
         build_trainer(mirrored_strategy, model_dir, jit_compile=True)
     except ValueError as e:

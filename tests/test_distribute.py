@@ -61,6 +61,8 @@ def test_one_step_on_two_replicas_equals_one_step_on_one_device(tmp_path):
         assert results[name]['steps'] == [1, 1]
         assert results[name]['weights'] < 1e-6, name  # without synchronized BN it is ~1e-2
         assert results[name]['metrics'] < 1e-6, name
+    assert results['float16']['applied'] and results['float16']['updates'] == 1
+    assert results['float16']['loss_scale'] > 1
     assert 'one device' in results['jit_error']
     assert 'cannot feed 2 replicas' in results['short_batch_error']
 

@@ -189,14 +189,11 @@ class Trainer:
     def _replica_step(self, images, labels):
         """One replica's part of a step: its losses and gradients, then, all replicas agreeing
         on whether the losses are finite, the update or the undo of the BN statistics."""
-        gan = self.gan
         # Noise depends only on (seed, step), so a resumed run draws what an uninterrupted one would.
         seed = tf.random.stateless_uniform(
             [], tf.stack([tf.constant(self.config.seed, tf.int64), self.step.read_value()]),
             minval=None, maxval=None, dtype=tf.int64)
-        # Batch-norm statistics move during the forward pass; keep a copy to undo a bad step.
-        statistics = gan.generator.non_trainable_weights + gan.discriminator.non_trainable_weights
-        previous = [tf.identity(v) for v in statistics]
+        previous = [tf.identity(v) for v in self._statistics()]  # to undo a bad step
         metrics, g_grads, d_grads = self._gradients(images, labels, seed)
         finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in metrics.values()])
         applied = tf.distribute.get_replica_context().merge_call(
@@ -252,9 +249,12 @@ class Trainer:
         self.g_optimizer.apply_gradients(zip(g_grads, self.gan.generator.trainable_variables))
         self.d_optimizer.apply_gradients(zip(d_grads, self.gan.discriminator.trainable_variables))
 
+    def _statistics(self):
+        """The variables a forward pass in training moves: BatchNorm's moving statistics."""
+        return self.gan.generator.non_trainable_weights + self.gan.discriminator.non_trainable_weights
+
     def _restore_statistics(self, previous):
-        statistics = self.gan.generator.non_trainable_weights + self.gan.discriminator.non_trainable_weights
-        for variable, value in zip(statistics, previous):
+        for variable, value in zip(self._statistics(), previous):
             variable.assign(value)
 
     def _train_steps(self, iterator, count):
