@@ -122,7 +122,7 @@ def test_fake_labels_uniform_or_real(name):
     gan = tiny_gan(name, num_classes=4, fake_labels='real')
     labels = tf.constant([3, 1, 0, 2] * 16)
     np.testing.assert_array_equal(gan.fake_latent(tf.random.Generator.from_seed(0), labels)['label'], labels)
-    gan = tiny_gan(name, num_classes=4)
+    gan = tiny_gan(name, num_classes=4, fake_labels='uniform')
     drawn = gan.fake_latent(tf.random.Generator.from_seed(0), tf.zeros([4000], tf.int32))['label'].numpy()
     assert sorted(np.unique(drawn)) == [0, 1, 2, 3]
     assert np.abs(np.bincount(drawn) / 4000 - 0.25).max() < 0.03

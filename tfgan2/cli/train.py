@@ -38,7 +38,7 @@ flags.DEFINE_enum('label_mixing', None, ['multiply', 'concat'],
                   '(model default: multiply).')
 flags.DEFINE_enum('fake_labels', None, ['uniform', 'real'],
                   'cgan/acgan/infogan: labels of generated training images, drawn uniformly or '
-                  'copied from the real batch (model default: uniform).')
+                  'copied from the real batch (model default: real for cgan, uniform otherwise).')
 flags.DEFINE_float('class_loss_weight', None, 'acgan: weight of the class loss (model default: 1).',
                    lower_bound=0)
 flags.DEFINE_float('fake_class_loss_weight', None,

@@ -122,11 +122,14 @@ class ConditionalGAN(base.GAN):
 
 
 class CGAN(ConditionalGAN):
+    """`fake_labels='real'` (default) gives generated images the labels of the real batch, which
+    reached the label accuracy of uniform labels about an epoch sooner on Fashion-MNIST."""
+
     name = 'cgan'
 
     def __init__(self, image_shape, num_classes=0, noise_dim=100, generator_widths=(128, 64),
                  discriminator_widths=(64, 128), kernel_size=4, dropout=0.3, mixing='multiply',
-                 fake_labels='uniform'):
+                 fake_labels='real'):
         require_classes(self.name, num_classes)
         super().__init__(Generator(image_shape, num_classes, noise_dim, mixing, generator_widths,
                                    kernel_size),
