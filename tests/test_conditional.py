@@ -2,6 +2,8 @@
 in which the generator learns to draw the class it is asked for."""
 
 import json
+import sys
+import subprocess
 
 import imageio.v3 as iio
 import numpy as np
@@ -228,21 +230,18 @@ def test_unsupervised_infogan_round_trips_through_its_spec(tmp_path):
 
 
 def test_cli_passes_model_flags_and_rejects_foreign_ones(tmp_path, idx_dir):
-    from absl import flags
-
-    from tfgan2.cli import train as cli
-    argv = ['tfgan2-train', f'--data_dir={idx_dir}', '--epochs=1', '--steps_per_epoch=1',
-            '--noise_dim=8', '--generator_widths=16,8', '--discriminator_widths=8,16']
-    try:
-        flags.FLAGS(argv + ['--model=dcgan', '--info_supervised', f'--model_dir={tmp_path / "a"}'])
-        with pytest.raises(SystemExit, match='--info_supervised does not apply to --model=dcgan'):
-            cli.main(['tfgan2-train'])
-        flags.FLAGS.unparse_flags()
-        flags.FLAGS(argv + ['--model=infogan', '--noinfo_supervised', '--info_continuous_weight=0.5',
-                            '--label_mixing=multiply', f'--model_dir={tmp_path / "b"}'])
-        cli.main(['tfgan2-train'])
-    finally:
-        flags.FLAGS.unparse_flags()
+    # In a subprocess: importing tfgan2.cli.train here would define its flags in this process's
+    # global absl FLAGS for every later test.
+    argv = [sys.executable, '-m', 'tfgan2.cli.train', f'--data_dir={idx_dir}', '--epochs=1',
+            '--steps_per_epoch=1', '--noise_dim=8', '--generator_widths=16,8', '--discriminator_widths=8,16']
+    refused = subprocess.run(argv + ['--model=dcgan', '--info_supervised', f'--model_dir={tmp_path / "a"}'],
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0
+    assert '--info_supervised does not apply to --model=dcgan' in refused.stderr
+    trained = subprocess.run(argv + ['--model=infogan', '--noinfo_supervised', '--info_continuous_weight=0.5',
+                                     '--label_mixing=multiply', f'--model_dir={tmp_path / "b"}'],
+                             capture_output=True, text=True, timeout=300)
+    assert trained.returncode == 0, trained.stderr[-2000:]
     spec = json.loads((tmp_path / 'b' / models.SPEC_FILE).read_text())
     assert spec['model'] == 'infogan'
     assert spec['hyperparameters']['supervised'] is False
