@@ -24,6 +24,7 @@ import tempfile
 import tensorflow as tf
 
 from tfgan2 import artifacts
+from tfgan2.models.base import StatelessRandom
 
 SERVING_DEFAULT = tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY
 FROM_SEED = 'from_seed'
@@ -38,30 +39,6 @@ NUM_IMAGES = 'num_images'
 LABEL = 'label'
 
 _TEMP_PREFIX = '.tmp-'
-
-
-class StatelessRandom:
-    """The sampling methods of `tf.random.Generator` that GANs use, drawn with stateless ops.
-
-    Lets a GAN's own `sample_latent` run inside a serving graph: draw i uses the seed
-    (seed, i), so results depend only on `seed`, and concurrent requests share no state."""
-
-    def __init__(self, seed):
-        self._seed = tf.convert_to_tensor(seed, tf.int64)
-        self._draws = 0
-
-    def _next_seed(self):
-        self._draws += 1
-        return tf.stack([self._seed, tf.constant(self._draws, tf.int64)])
-
-    def normal(self, shape, mean=0.0, stddev=1.0, dtype=tf.float32):
-        return tf.random.stateless_normal(shape, self._next_seed(), mean, stddev, dtype)
-
-    def truncated_normal(self, shape, mean=0.0, stddev=1.0, dtype=tf.float32):
-        return tf.random.stateless_truncated_normal(shape, self._next_seed(), mean, stddev, dtype)
-
-    def uniform(self, shape, minval=0, maxval=None, dtype=tf.float32):
-        return tf.random.stateless_uniform(shape, self._next_seed(), minval, maxval, dtype)
 
 
 def _checked_labels(label, num_classes):

@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan2 import artifacts, data, models
-from tfgan2.export import StatelessRandom
+from tfgan2.models.base import StatelessRandom
 
 
 @dataclasses.dataclass

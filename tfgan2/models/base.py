@@ -62,3 +62,27 @@ class GAN:
         self.generate(latent)
         self.compute_losses(images, tf.zeros([1], tf.int32), tf.random.Generator.from_seed(0),
                             training=False)
+
+
+class StatelessRandom:
+    """The sampling methods of `tf.random.Generator` that `GAN.sample_latent` uses, drawn with
+    stateless ops: draw i uses the seed (seed, i), so results depend only on `seed`. Training
+    seeds it with (run seed, step) for exact resume; serving graphs with the request's seed, so
+    concurrent requests share no state."""
+
+    def __init__(self, seed):
+        self._seed = tf.convert_to_tensor(seed, tf.int64)
+        self._draws = 0
+
+    def _next_seed(self):
+        self._draws += 1
+        return tf.stack([self._seed, tf.constant(self._draws, tf.int64)])
+
+    def normal(self, shape, mean=0.0, stddev=1.0, dtype=tf.float32):
+        return tf.random.stateless_normal(shape, self._next_seed(), mean, stddev, dtype)
+
+    def truncated_normal(self, shape, mean=0.0, stddev=1.0, dtype=tf.float32):
+        return tf.random.stateless_truncated_normal(shape, self._next_seed(), mean, stddev, dtype)
+
+    def uniform(self, shape, minval=0, maxval=None, dtype=tf.float32):
+        return tf.random.stateless_uniform(shape, self._next_seed(), minval, maxval, dtype)
