@@ -73,8 +73,8 @@ def main(argv):
     baseline = statistics.median(rates['tutorial loop (batch 256)'])
     print(f'\nTrain-step throughput on {os.cpu_count()} CPU cores, median of {FLAGS.rounds} rounds x '
           f'{FLAGS.steps} steps:\n')
-    print(f'| configuration | images/s | ms/step | vs tutorial |')
-    print(f'|---|---:|---:|---:|')
+    print('| configuration | images/s | ms/step | vs tutorial |')
+    print('|---|---:|---:|---:|')
     for name, (_, step_batches) in configurations.items():
         rate = statistics.median(rates[name])
         batch = len(step_batches[0][0])

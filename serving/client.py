@@ -16,13 +16,13 @@ Examples:
 
 import base64
 import json
-import os
 import sys
 import urllib.error
 import urllib.request
 
-from absl import app, flags, logging
+from absl import flags
 
+from tfgan2 import cli
 from tfgan2.cli import sample_flags
 
 FLAGS = flags.FLAGS
@@ -177,11 +177,6 @@ def _from_json(value, dtype_enum):
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
-    if not FLAGS['verbosity'].present:
-        logging.set_verbosity(logging.WARNING)
-    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     # Imported here so that --help and flag errors answer without loading TensorFlow.
     from tfgan2 import serving
 
@@ -214,7 +209,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    cli.run(main, __name__)
 
 
 if __name__ == '__main__':

@@ -6,10 +6,9 @@ Examples:
   tfgan2-evaluate --saved_model=exports/cgan --dataset=fashion_mnist   # latest exported version
 """
 
-import os
 import sys
 
-from absl import app, flags, logging
+from absl import flags
 
 from tfgan2 import cli
 
@@ -32,11 +31,6 @@ flags.DEFINE_string('output', None, 'Also write every figure to this JSON file.'
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
-    if not FLAGS['verbosity'].present:
-        logging.set_verbosity(logging.WARNING)
-    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     # Imported here so that --help and flag errors answer without loading TensorFlow.
     import tensorflow as tf
     from tfgan2 import data, evaluation, models

@@ -5,10 +5,9 @@ Example:
   tfgan2-export --model_dir=runs/cgan --export_base=exports --model_name=cgan
 """
 
-import os
 import sys
 
-from absl import app, flags, logging
+from absl import flags
 
 from tfgan2 import cli
 
@@ -28,11 +27,6 @@ flags.mark_flag_as_required('model_dir')
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
-    if not FLAGS['verbosity'].present:
-        logging.set_verbosity(logging.WARNING)
-    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     # Imported here so that --help and flag errors answer without loading TensorFlow.
     import tensorflow as tf
     from tfgan2 import export, models

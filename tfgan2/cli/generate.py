@@ -5,10 +5,9 @@ Example:
   tfgan2-generate --saved_model=exports/cgan --label=0,1,2 --num=8 --seed=3 --out=cgan.png
 """
 
-import os
 import sys
 
-from absl import app, flags, logging
+from absl import flags
 
 from tfgan2 import cli
 
@@ -23,11 +22,6 @@ flags.adopt_module_key_flags(sample_flags)
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
-    if not FLAGS['verbosity'].present:
-        logging.set_verbosity(logging.WARNING)
-    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     # Imported here so that --help and flag errors answer without loading TensorFlow.
     import tensorflow as tf
     from tfgan2 import export, serving

@@ -5,10 +5,9 @@ Example:
 """
 
 import inspect
-import os
 import sys
 
-from absl import app, flags, logging
+from absl import flags
 
 from tfgan2 import cli
 
@@ -112,11 +111,6 @@ def _widths(name):
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
-    if not FLAGS['verbosity'].present:
-        logging.set_verbosity(logging.WARNING)  # Keep TF's per-save INFO lines out of the progress bar.
-    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     # Imported here so that --help and flag errors answer without loading TensorFlow.
     import keras
     import tensorflow as tf
