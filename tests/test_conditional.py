@@ -2,8 +2,8 @@
 in which the generator learns to draw the class it is asked for."""
 
 import json
-import sys
 import subprocess
+import sys
 
 import imageio.v3 as iio
 import numpy as np
