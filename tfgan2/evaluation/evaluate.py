@@ -184,22 +184,11 @@ def gan_sampler(gan, seed=0):
     return generate
 
 
-def resolve_saved_model(path):
-    """`path` itself if it is a SavedModel, else its highest numbered version (an export base)."""
-    if os.path.exists(os.path.join(path, 'saved_model.pb')):
-        return path
-    found = export.versions(path)
-    if not found:
-        raise ValueError(f'{path} is neither a SavedModel nor a folder of numbered SavedModel versions; '
-                         f'export one with tfgan2-export.')
-    return os.path.join(path, str(found[-1]))
-
-
 def saved_model_sampler(path, seed=0):
     """(`generate(count, labels)`, takes_labels) for an exported generator, through its
     `from_seed` signature, so latents come from the model's own sampler. A `label` input is
     taken to be the dataset class (for an unsupervised InfoGAN it is its categorical code)."""
-    loaded = tf.saved_model.load(resolve_saved_model(path))
+    loaded = tf.saved_model.load(export.resolve_saved_model(path))
     if export.FROM_SEED not in loaded.signatures:
         raise ValueError(f'{path} has no {export.FROM_SEED!r} signature (it has '
                          f'{", ".join(loaded.signatures) or "none"}): it was not written by '
