@@ -11,6 +11,11 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 TINY_WIDTHS = dict(noise_dim=8, generator_widths=(16, 8), discriminator_widths=(8, 16))
 
+# Adam with momentum, for tests that compare runs on different devices. With the default
+# beta_1 = 0, a weight whose gradient is near zero moves by about +-lr on the gradient's sign,
+# so float rounding that differs between 2 replicas and 1 device grows into lr-sized steps.
+MOMENTUM_ADAM = dict(g_learning_rate=2e-4, d_learning_rate=2e-4, g_beta_1=0.5, d_beta_1=0.5)
+
 
 def write_idx(path, array):
     """Writes `array` (uint8) as an IDX file, gzipped when `path` ends in .gz."""

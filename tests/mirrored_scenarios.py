@@ -18,7 +18,7 @@ import tensorflow as tf  # noqa: E402
 tf.config.set_logical_device_configuration(
     tf.config.list_physical_devices('CPU')[0], [tf.config.LogicalDeviceConfiguration()] * 2)
 
-from conftest import TINY_WIDTHS  # noqa: E402
+from conftest import MOMENTUM_ADAM, TINY_WIDTHS  # noqa: E402
 from tfgan2 import data, distribute, models  # noqa: E402
 from tfgan2.train import TrainConfig, Trainer  # noqa: E402
 
@@ -28,7 +28,8 @@ def build_trainer(strategy, model_dir, model='dcgan', **config):
     with strategy.scope():
         # No dropout: its masks are drawn per replica, so they differ from one device's.
         gan = models.build_gan(model, (28, 28, 1), 10, dropout=0.0, **TINY_WIDTHS)
-    return Trainer(gan, TrainConfig(model_dir=model_dir, verbose=False, **config), strategy)
+    return Trainer(gan, TrainConfig(model_dir=model_dir, verbose=False, **{**MOMENTUM_ADAM, **config}),
+                   strategy)
 
 
 def one_step(model_dir):

@@ -39,3 +39,20 @@ def test_bad_flags_end_with_one_clear_line(tmp_path, idx_dir, flag, expected):
               if line.startswith(('error:', 'FATAL Flags parsing error'))]
     assert len(errors) == 1 and expected in errors[0], result.stderr[-2000:]
     assert not os.listdir(tmp_path)  # nothing half-made
+
+
+def test_training_flags_default_to_the_library_recipe():
+    # The command defines its flags without importing TensorFlow, so it repeats TrainConfig's
+    # defaults; this keeps `tfgan2-train` and `Trainer` on the same measured recipe.
+    script = ('import dataclasses\n'
+              'from absl import flags\n'
+              'from tfgan2.cli import train\n'
+              'from tfgan2.train import TrainConfig\n'
+              'defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)\n'
+              '            if f.default is not dataclasses.MISSING}\n'
+              'shared = [n for n in defaults if n in flags.FLAGS]\n'
+              'assert len(shared) >= 10, shared\n'
+              'for name in shared:\n'
+              '    assert flags.FLAGS[name].default == defaults[name], (name, flags.FLAGS[name].default)\n')
+    result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import TINY_WIDTHS
+from conftest import MOMENTUM_ADAM, TINY_WIDTHS
 from tfgan2 import data, distribute, models
 from tfgan2.train import TrainConfig, Trainer
 
@@ -41,9 +41,10 @@ def scenario(*args):
 
 
 def make_trainer(model_dir, **overrides):
-    """A tiny DCGAN without dropout (as in mirrored_scenarios.py) on the default strategy."""
+    """A tiny DCGAN without dropout and with MOMENTUM_ADAM (as in mirrored_scenarios.py) on the
+    default strategy."""
     config = dict(model_dir=str(model_dir), epochs=2, batch_size=64, checkpoint_every=2, seed=7,
-                  verbose=False)
+                  verbose=False, **MOMENTUM_ADAM)
     config.update(overrides)
     tf.keras.utils.set_random_seed(3)
     gan = models.build_gan('dcgan', (28, 28, 1), 10, dropout=0.0, **TINY_WIDTHS)

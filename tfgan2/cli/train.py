@@ -21,10 +21,11 @@ flags.DEFINE_integer('epochs', 5, 'Total epochs to train (a resumed run stops at
                      lower_bound=1)
 flags.DEFINE_integer('steps_per_epoch', None, 'Cap on steps per epoch, for quick runs.', lower_bound=1)
 flags.DEFINE_integer('batch_size', 64, 'Images per step.', lower_bound=1)
-flags.DEFINE_float('g_learning_rate', 2e-4, 'Generator Adam learning rate.', lower_bound=0)
-flags.DEFINE_float('d_learning_rate', 2e-4, 'Discriminator Adam learning rate.', lower_bound=0)
-flags.DEFINE_float('g_beta_1', 0.5, 'Generator Adam beta_1.', lower_bound=0, upper_bound=1)
-flags.DEFINE_float('d_beta_1', 0.5, 'Discriminator Adam beta_1.', lower_bound=0, upper_bound=1)
+flags.DEFINE_float('g_learning_rate', 1e-3, 'Generator Adam learning rate.', lower_bound=0)
+flags.DEFINE_float('d_learning_rate', 1e-3, 'Discriminator Adam learning rate.', lower_bound=0)
+flags.DEFINE_float('g_beta_1', 0.0, 'Generator Adam beta_1.', lower_bound=0, upper_bound=1)
+flags.DEFINE_float('d_beta_1', 0.0, 'Discriminator Adam beta_1.', lower_bound=0, upper_bound=1)
+flags.DEFINE_float('beta_2', 0.99, 'Adam beta_2 of both networks.', lower_bound=0, upper_bound=1)
 flags.DEFINE_integer('noise_dim', 100, 'Length of the generator noise vector.', lower_bound=1)
 flags.DEFINE_list('generator_widths', ['128', '64'],
                   'Generator filters: first at H/4, the last two at H/4 and H/2 before the output.')
@@ -138,7 +139,7 @@ def main(argv):
         config = TrainConfig(
             model_dir=FLAGS.model_dir, epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,
             g_learning_rate=FLAGS.g_learning_rate, d_learning_rate=FLAGS.d_learning_rate,
-            g_beta_1=FLAGS.g_beta_1, d_beta_1=FLAGS.d_beta_1, seed=FLAGS.seed,
+            g_beta_1=FLAGS.g_beta_1, d_beta_1=FLAGS.d_beta_1, beta_2=FLAGS.beta_2, seed=FLAGS.seed,
             steps_per_epoch=FLAGS.steps_per_epoch, checkpoint_every=FLAGS.checkpoint_every,
             keep_checkpoints=FLAGS.keep_checkpoints, jit_compile=FLAGS.jit_compile,
             steps_per_execution=FLAGS.steps_per_execution)
