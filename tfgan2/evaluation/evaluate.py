@@ -115,7 +115,9 @@ class Evaluator:
         self.num_samples = num_samples or half
         reference_features, _ = self.classifier.features_and_logits(images[order[half:2 * half]])
         self._reference = metrics.gaussian_statistics(reference_features)
-        self.real = self._measure(images[order[:half]])
+        # Real figures from as many images as each evaluation generates (up to the half), so
+        # the floor carries the same small-sample bias as the generated set's figures.
+        self.real = self._measure(images[order[:min(self.num_samples, half)]])
 
     def _measure(self, images):
         """FD to the reference half, classifier score, predicted classes, class shares and diversity."""
