@@ -30,7 +30,8 @@ class TrainConfig:
     epochs: int = 5
     batch_size: int = 64  # global: split across the strategy's replicas.
     # Adam without momentum and with a short second-moment memory, at 5x the DCGAN paper's
-    # step: measured 2.5x lower Frechet distance after 4 CPU-minutes than (2e-4, 0.5, 0.999).
+    # step: 1.4-2.5x lower Frechet distance for every model after 8 CPU-minutes than the
+    # paper's (2e-4, 0.5, 0.999); see benchmarks/RESULTS.md.
     g_learning_rate: float = 1e-3
     d_learning_rate: float = 1e-3
     g_beta_1: float = 0.0
