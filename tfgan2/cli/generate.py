@@ -10,7 +10,6 @@ import sys
 from absl import flags
 
 from tfgan2 import cli
-
 from tfgan2.cli import sample_flags
 
 FLAGS = flags.FLAGS
