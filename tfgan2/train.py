@@ -5,7 +5,7 @@ TensorBoard).
 One step on N replicas equals one step on one device with the same global batch: each replica
 weights its batch-mean losses by its share of the global batch before gradients are summed,
 takes its rows of the random draws made for the whole global batch, and BatchNorm uses the
-statistics of the global batch.
+statistics of the global batch (`networks.batch_norm`).
 """
 
 import dataclasses
@@ -58,14 +58,6 @@ def _seed_states(model):
     return [v for v in model.variables if id(v) not in weights]
 
 
-def _synchronize_batch_norm(model):
-    """Makes `model`'s BatchNormalization layers normalize with the statistics of the global
-    batch (all-reduced across replicas) rather than of each replica's slice."""
-    for layer in model._flatten_layers():
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.synchronized = True
-
-
 def _inner_optimizer(optimizer):
     """The optimizer whose state is checkpointed: loss scaling keeps none worth resuming."""
     return getattr(optimizer, 'inner_optimizer', optimizer)
@@ -101,9 +93,6 @@ class Trainer:
         self.strategy = strategy or tf.distribute.get_strategy()
         self.replicas = self.strategy.num_replicas_in_sync
         self._check_setup()
-        if self.replicas > 1:
-            _synchronize_batch_norm(gan.generator)
-            _synchronize_batch_norm(gan.discriminator)
         with self.strategy.scope():
             self.g_optimizer = self._optimizer(config.g_learning_rate, config.g_beta_1)
             self.d_optimizer = self._optimizer(config.d_learning_rate, config.d_beta_1)

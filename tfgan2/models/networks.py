@@ -2,11 +2,20 @@
 image-to-features downsampler. Each model module adds its own conditioning and heads."""
 
 import keras
+import tensorflow as tf
 from keras import layers
 
 # DCGAN paper (Radford et al. 2016): weights from N(0, 0.02).
 def dcgan_init():
     return keras.initializers.RandomNormal(stddev=0.02)
+
+
+def batch_norm():
+    """BatchNormalization that, built in the scope of a strategy with several replicas,
+    normalizes with the statistics of the global batch (all-reduced) rather than of each
+    replica's slice, so N replicas train as one device would."""
+    return layers.BatchNormalization(
+        synchronized=tf.distribute.get_strategy().num_replicas_in_sync > 1)
 
 
 class Upsampler(keras.Model):
@@ -19,7 +28,7 @@ class Upsampler(keras.Model):
         init = dcgan_init()
         self.project = keras.Sequential([
             layers.Dense(height // 4 * width // 4 * widths[0], use_bias=False, kernel_initializer=init),
-            layers.BatchNormalization(),
+            batch_norm(),
             layers.LeakyReLU(0.2),
             layers.Reshape((height // 4, width // 4, widths[0])),
         ])
@@ -28,7 +37,7 @@ class Upsampler(keras.Model):
             stride = 1 if i < len(widths) - 2 else 2
             blocks += [layers.Conv2DTranspose(filters, kernel_size, strides=stride, padding='same',
                                               use_bias=False, kernel_initializer=init),
-                       layers.BatchNormalization(),
+                       batch_norm(),
                        layers.LeakyReLU(0.2)]
         blocks.append(layers.Conv2DTranspose(channels, kernel_size, strides=2, padding='same',
                                              activation='tanh', kernel_initializer=init))
