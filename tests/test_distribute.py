@@ -162,6 +162,29 @@ def test_mixed_float16_scales_the_loss(tmp_path, info, float32_after):
     assert trainer.g_optimizer.dynamic_scale.numpy() > 1  # scaled; reduced after overflowing steps
 
 
+def test_mixed_float16_resumes_with_its_loss_scale_and_in_any_precision(tmp_path, info, float32_after):
+    keras.mixed_precision.set_global_policy('mixed_float16')
+    first = make_trainer(tmp_path, epochs=1, steps_per_epoch=2)
+    first.fit(info)
+    first.g_optimizer.dynamic_scale.assign(4.0)  # as if overflows had halved it many times
+    first.d_optimizer.step_counter.assign(7)
+    first.manager.save(checkpoint_number=first.step)
+    resumed = make_trainer(tmp_path, epochs=2, steps_per_epoch=2)
+    assert resumed.restore()
+    assert resumed.g_optimizer.dynamic_scale.numpy() == 4.0
+    assert resumed.d_optimizer.step_counter.numpy() == 7
+    keras.mixed_precision.set_global_policy('float32')
+    assert make_trainer(tmp_path, epochs=2, steps_per_epoch=2).fit(info)[-1]['epoch'] == 2
+
+
+def test_float32_run_resumes_in_float16_from_a_fresh_loss_scale(tmp_path, info, float32_after):
+    make_trainer(tmp_path, epochs=1, steps_per_epoch=2).fit(info)
+    keras.mixed_precision.set_global_policy('mixed_float16')
+    resumed = make_trainer(tmp_path, epochs=2, steps_per_epoch=2)
+    assert resumed.fit(info)[-1]['epoch'] == 2
+    assert int(resumed.step.numpy()) == 4
+
+
 def test_jit_compile_trains_like_the_plain_step(tmp_path, info):
     compiled = make_trainer(tmp_path / 'xla', epochs=1, steps_per_epoch=2, jit_compile=True)
     history = compiled.fit(info)

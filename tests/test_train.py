@@ -116,6 +116,17 @@ def test_resume_with_other_model_flags_is_refused(tmp_path, info):
         Trainer(gan, TrainConfig(model_dir=str(tmp_path), verbose=False)).fit(info)
 
 
+def test_checkpoint_of_an_older_tfgan2_is_refused_as_such_and_kept(tmp_path, info):
+    trainer = make_trainer(tmp_path, info)
+    # Before Dropout's seed states were saved, a checkpoint held a tf.random.Generator instead.
+    older = tf.train.Checkpoint(generator=trainer.gan.generator, discriminator=trainer.gan.discriminator,
+                                step=trainer.step, epoch=trainer.epoch, rng=tf.random.Generator.from_seed(0))
+    path = older.save(str(tmp_path / 'checkpoints' / 'ckpt'))
+    with pytest.raises(ValueError, match='older tfgan2, which did not save .*layer_seeds.*new --model_dir'):
+        make_trainer(tmp_path, info).fit(info)
+    assert tf.train.latest_checkpoint(str(tmp_path / 'checkpoints')) == path
+
+
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, info):
     make_trainer(tmp_path, info, epochs=1).fit(info)
     images, labels = next(iter(info.dataset.batch(200)))

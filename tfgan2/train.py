@@ -19,6 +19,7 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.protobuf import trackable_object_graph_pb2
 
 from tfgan2 import artifacts, data, models
 from tfgan2.models.base import StatelessRandom
@@ -59,8 +60,17 @@ def _seed_states(model):
 
 
 def _inner_optimizer(optimizer):
-    """The optimizer whose state is checkpointed: loss scaling keeps none worth resuming."""
+    """The optimizer whose state is checkpointed as `g_optimizer`/`d_optimizer`: the same with
+    or without loss scaling, so a run can resume in another precision. The loss scale of a
+    float16 run is saved beside it, as `loss_scale`."""
     return getattr(optimizer, 'inner_optimizer', optimizer)
+
+
+def _saved_objects(path):
+    """The names of the top-level objects in the checkpoint at `path`."""
+    graph = trackable_object_graph_pb2.TrackableObjectGraph()
+    graph.ParseFromString(tf.train.load_checkpoint(path).get_tensor('_CHECKPOINTABLE_OBJECT_GRAPH'))
+    return {child.local_name for child in graph.nodes[0].children}
 
 
 class _GlobalBatchRows:
@@ -103,11 +113,16 @@ class Trainer:
             self.preview_noise = tf.Variable(
                 tf.random.stateless_normal([gan.preview_noise_count(), gan.noise_dim], [config.seed, 1]),
                 trainable=False, name='preview_noise')
-        self.checkpoint = tf.train.Checkpoint(
+        self._checkpointed = dict(
             generator=gan.generator, discriminator=gan.discriminator,
             g_optimizer=_inner_optimizer(self.g_optimizer), d_optimizer=_inner_optimizer(self.d_optimizer),
             step=self.step, epoch=self.epoch, preview_noise=self.preview_noise,
             layer_seeds=_seed_states(gan.generator) + _seed_states(gan.discriminator))
+        if isinstance(self.g_optimizer, keras.optimizers.LossScaleOptimizer):
+            self._checkpointed['loss_scale'] = [
+                v for optimizer in (self.g_optimizer, self.d_optimizer)
+                for v in (optimizer.dynamic_scale, optimizer.step_counter)]
+        self.checkpoint = tf.train.Checkpoint(**self._checkpointed)
         # Every worker saves (as tf.distribute requires); only the chief's checkpoints are kept.
         self.is_chief = self.strategy.extended.should_checkpoint
         self.checkpoint_dir = os.path.join(config.model_dir, 'checkpoints')
@@ -162,14 +177,24 @@ class Trainer:
     def restore(self):
         """Restores the latest checkpoint if there is one; returns its path or None."""
         path = tf.train.latest_checkpoint(self.checkpoint_dir)
-        if path:
-            try:
-                self.checkpoint.restore(path).assert_existing_objects_matched()
-            except (AssertionError, ValueError, tf.errors.OpError) as e:
-                raise ValueError(
-                    f'{path} does not fit this model ({type(e).__name__}: {str(e).splitlines()[0]}). '
-                    f'It was written with other --model/--dataset/width flags: rerun with those, '
-                    f'or use a new --model_dir.') from None
+        if not path:
+            return None
+        saved = _saved_objects(path)
+        missing = sorted(set(self._checkpointed) - saved - {'loss_scale'})
+        if missing:
+            raise ValueError(
+                f'{path} was written by an older tfgan2, which did not save {", ".join(missing)}, so '
+                f'training cannot resume from it exactly. Train in a new --model_dir; this one is left '
+                f'as it is.')
+        # A run without loss scaling (float32, bfloat16) goes on in float16 from a fresh loss scale.
+        objects = {name: value for name, value in self._checkpointed.items() if name in saved}
+        try:
+            tf.train.Checkpoint(**objects).restore(path).assert_existing_objects_matched()
+        except (AssertionError, ValueError, tf.errors.OpError) as e:
+            raise ValueError(
+                f'{path} does not fit this model ({type(e).__name__}: {str(e).splitlines()[0]}). '
+                f'It was written with other --model/--dataset/width flags: rerun with those, '
+                f'or use a new --model_dir.') from None
         return path
 
     def _distributed_step(self, images, labels):
