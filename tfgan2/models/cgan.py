@@ -25,8 +25,8 @@ class LabelMixer(layers.Layer):
 
     Multiplied into symmetric noise, the label can only rescale noise dimensions: the generator
     picks it up more slowly than a concatenated one, but keeps more variety within each class
-    (measured on Fashion-MNIST: same label accuracy after two epochs, within-class diversity
-    0.7-0.9 of real data against 0.3-0.6 with concat)."""
+    (measured on Fashion-MNIST with the DCGAN paper's Adam: same label accuracy after two
+    epochs, within-class diversity 0.7-0.9 of real data against 0.3-0.6 with concat)."""
 
     def __init__(self, num_classes, vector_dim, mixing, **kwargs):
         super().__init__(**kwargs)
