@@ -3,9 +3,10 @@ keep recoverable from its images, through a Q head on the discriminator that pre
 
 Unsupervised, the categorical code finds its own meaning, in an arbitrary order (on Fashion-MNIST
 after 3 epochs with the DCGAN paper's Adam it matched the garment classes for 0.30 of the images
-with multiply mixing, 0.67 with concat, which collapsed each category). Supervised (the default when the data has labels),
-the Q head's categorical part also learns the real labels from real images, so code k draws
-class k. The continuous codes stay unsupervised either way (see the `code_<i>` traversal grids).
+with multiply mixing, 0.67 with concat, which collapsed each category). Supervised (the default
+when the data has labels), the Q head's categorical part also learns the real labels from real
+images, so code k draws class k. The continuous codes stay unsupervised either way (see the
+`code_<i>` traversal grids).
 """
 
 import tensorflow as tf
