@@ -181,6 +181,8 @@ def test_float32_run_resumes_in_float16_from_a_fresh_loss_scale(tmp_path, info, 
     make_trainer(tmp_path, epochs=1, steps_per_epoch=2).fit(info)
     keras.mixed_precision.set_global_policy('mixed_float16')
     resumed = make_trainer(tmp_path, epochs=2, steps_per_epoch=2)
+    assert resumed.restore()
+    assert resumed.g_optimizer.dynamic_scale.numpy() == resumed.g_optimizer.initial_scale
     assert resumed.fit(info)[-1]['epoch'] == 2
     assert int(resumed.step.numpy()) == 4
 
