@@ -1,5 +1,6 @@
 """The tfgan2-train command: a tiny end-to-end run and one-line errors for bad flags."""
 
+import json
 import os
 import subprocess
 import sys
@@ -22,6 +23,9 @@ def test_end_to_end_run_writes_grids_gif_and_checkpoints(tmp_path, idx_dir):
     assert sorted(os.listdir(tmp_path / 'images')) == ['epoch_0001.png', 'epoch_0002.png']
     assert (tmp_path / 'training.gif').exists() and (tmp_path / 'history.csv').exists()
     assert 'ckpt-4.index' in os.listdir(tmp_path / 'checkpoints')
+    # The model's default dropout is written out, so the run keeps it if the default changes.
+    with open(tmp_path / 'gan.json') as f:
+        assert json.load(f)['hyperparameters']['dropout'] == 0.3
 
 
 @pytest.mark.parametrize('flag, expected', [

@@ -31,8 +31,8 @@ flags.DEFINE_list('generator_widths', ['128', '64'],
                   'Generator filters: first at H/4, the last two at H/4 and H/2 before the output.')
 flags.DEFINE_list('discriminator_widths', ['64', '128'], 'Discriminator filters, one per stride-2 conv.')
 flags.DEFINE_integer('kernel_size', 4, 'Convolution kernel size.', lower_bound=1)
-flags.DEFINE_float('dropout', 0.3, 'Dropout rate after each discriminator convolution.',
-                   lower_bound=0, upper_bound=0.9)
+flags.DEFINE_float('dropout', None, 'Dropout rate after each discriminator convolution '
+                   '(model default: 0 for acgan, 0.3 otherwise).', lower_bound=0, upper_bound=0.9)
 flags.DEFINE_enum('label_mixing', None, ['multiply', 'concat'],
                   'cgan/acgan/infogan: how the generator mixes the label embedding into the noise '
                   '(model default: multiply).')
@@ -121,11 +121,15 @@ def main(argv):
     try:
         if FLAGS.model not in models.MODELS:
             raise ValueError(f'--model={FLAGS.model} is unknown; choose one of {", ".join(sorted(models.MODELS))}.')
+        model_class = models.MODELS[FLAGS.model]
+        # Resolved here, so that the run's gan.json keeps the rate even if a default changes.
+        dropout = (inspect.signature(model_class).parameters['dropout'].default
+                   if FLAGS.dropout is None else FLAGS.dropout)
         hyperparameters = dict(noise_dim=FLAGS.noise_dim, kernel_size=FLAGS.kernel_size,
-                               dropout=FLAGS.dropout,
+                               dropout=dropout,
                                generator_widths=_widths('generator_widths'),
                                discriminator_widths=_widths('discriminator_widths'),
-                               **_model_hyperparameters(models.MODELS[FLAGS.model]))
+                               **_model_hyperparameters(model_class))
         # Before other TensorFlow work: multi-worker and TPU strategies set up the runtime.
         strategy = distribute.create_strategy(FLAGS.strategy, FLAGS.tpu)
         dataset = data.load_dataset(FLAGS.dataset, FLAGS.data_dir)

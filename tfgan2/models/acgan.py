@@ -15,12 +15,17 @@ class ACGAN(cgan.CGAN):
     agree on a labelling of fakes that real images do not share (measured on Fashion-MNIST after
     two epochs with the DCGAN paper's Adam: an independent classifier agrees with the requested
     label for 0.97 of the images, against 0.90 with the paper's 1, whose trousers and bags
-    already drift to other classes)."""
+    already drift to other classes).
+
+    `dropout` defaults to 0, not the tutorial's 0.3: learning the classes of real images already
+    regularizes this discriminator, and a step without masks is faster. Fashion-MNIST after 8
+    CPU-minutes: FD 5.0 against 7.0 with 0.3 in two runs side by side, 5.75 against 5.99 in
+    benchmarks/time_to_quality.py."""
 
     name = 'acgan'
 
     def __init__(self, image_shape, num_classes=0, noise_dim=100, generator_widths=(128, 64),
-                 discriminator_widths=(64, 128), kernel_size=4, dropout=0.3, mixing='multiply',
+                 discriminator_widths=(64, 128), kernel_size=4, dropout=0.0, mixing='multiply',
                  fake_labels='uniform', class_weight=1.0, fake_class_weight=0.0):
         super().__init__(image_shape, num_classes, noise_dim, generator_widths, discriminator_widths,
                          kernel_size, dropout, mixing, fake_labels)
