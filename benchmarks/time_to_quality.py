@@ -21,6 +21,8 @@ flags.DEFINE_float('budget_minutes', 8.0, 'CPU minutes (process time, all thread
 flags.DEFINE_list('rows', None, 'Rows to run (model names and/or "tutorial"); default: all.')
 flags.DEFINE_integer('num_samples', None, 'Generated images per evaluation; default half the test split.')
 flags.DEFINE_integer('seed', 0, 'Seed for weights, noise and batch order.')
+flags.DEFINE_float('ema_decay', None, 'Decay of the generator\'s moving average that our rows are '
+                   'evaluated through; 0: the trained weights. Default: TrainConfig\'s.')
 flags.DEFINE_boolean('paper_adam', False, 'After each of our models, add a row training it with the DCGAN '
                      'paper\'s Adam (lr 2e-4, beta_1 0.5, beta_2 0.999), the baseline of our optimizer defaults.')
 
@@ -66,18 +68,27 @@ def tutorial_row(info, evaluator, seed):
 
 def model_row(row, info, evaluator, seed, run_dir):
     """(batch size, batches(epoch), step(images, labels), evaluate()) for one of our models,
-    with its defaults or, for a row named MODEL+paper_adam, with PAPER_ADAM."""
+    with its defaults or, for a row named MODEL+paper_adam, with PAPER_ADAM. Evaluated, like an
+    export, through the moving average of its generator's weights."""
     from tfgan2 import data, models
     from tfgan2.train import TrainConfig, Trainer
     name = row.removesuffix(PAPER_ADAM_SUFFIX)
     gan = models.build_gan(name, info.image_shape, info.num_classes)
-    optimizer = PAPER_ADAM if row.endswith(PAPER_ADAM_SUFFIX) else {}
-    config = TrainConfig(model_dir=os.path.join(run_dir, row), seed=seed, verbose=False, **optimizer)
+    options = dict(PAPER_ADAM) if row.endswith(PAPER_ADAM_SUFFIX) else {}
+    if FLAGS.ema_decay is not None:
+        options['ema_decay'] = FLAGS.ema_decay
+    config = TrainConfig(model_dir=os.path.join(run_dir, row), seed=seed, verbose=False, **options)
     trainer = Trainer(gan, config)
     return (config.batch_size,
             lambda epoch: data.input_pipeline(info.dataset, config.batch_size, config.seed, epoch),
             lambda images, labels: bool(trainer.train_step(images, labels)[1]),  # as our loop does
-            lambda: evaluator.evaluate_gan(gan, seed))
+            lambda: _evaluate_averaged(trainer, evaluator, seed))
+
+
+def _evaluate_averaged(trainer, evaluator, seed):
+    """Evaluates the generator as previews and exports see it: its moving average."""
+    with trainer.averaged_generator():
+        return evaluator.evaluate_gan(trainer.gan, seed)
 
 
 def main(argv):

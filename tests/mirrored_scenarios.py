@@ -41,8 +41,10 @@ def one_step(model_dir):
     for model, batch in (('dcgan', 7), ('cgan', 8)):  # split 4 + 3 and 4 + 4
         single = build_trainer(tf.distribute.get_strategy(), model_dir, model, batch_size=batch)
         mirrored = build_trainer(mirrored_strategy, model_dir, model, batch_size=batch)
-        single_vars = single.gan.generator.variables + single.gan.discriminator.variables
-        mirrored_vars = mirrored.gan.generator.variables + mirrored.gan.discriminator.variables
+        # The networks and the moving average of the generator.
+        single_vars = single.gan.generator.variables + single.gan.discriminator.variables + single._averages()
+        mirrored_vars = (mirrored.gan.generator.variables + mirrored.gan.discriminator.variables
+                         + mirrored._averages())
         for target, source in zip(mirrored_vars, single_vars):
             target.assign(source)  # identical starting points, whatever the initializers did
         images = np.clip(rng.normal(size=(batch, 28, 28, 1)), -1, 1).astype(np.float32)

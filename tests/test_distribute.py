@@ -83,8 +83,9 @@ def test_checkpoint_of_two_replicas_resumes_on_one_device(tmp_path, idx_dir, inf
     for key in ('g_loss', 'd_loss'):
         assert history[0][key] == pytest.approx(straight_history[0][key], abs=1e-5)
     exported_from = models.load_gan(str(tmp_path / 'mirrored'))  # what tfgan2-export rebuilds
-    for a, b in zip(exported_from.generator.variables, resumed.gan.generator.variables):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    with resumed.averaged_generator():
+        for a, b in zip(exported_from.generator.weights, resumed.gan.generator.weights):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 def free_port():

@@ -34,6 +34,11 @@ def weights(trainer):
     return [v.numpy() for v in trainer.gan.generator.variables + trainer.gan.discriminator.variables]
 
 
+def averaged_weights(trainer):
+    with trainer.averaged_generator():
+        return [v.numpy() for v in trainer.gan.generator.weights]
+
+
 def test_step_traces_once_despite_partial_batches(tmp_path, info):
     trainer = make_trainer(tmp_path, info)  # 200 images / 64 -> a last batch of 8 every epoch
     history = trainer.fit(info)
@@ -93,7 +98,7 @@ def test_resume_mid_epoch_matches_uninterrupted_run(tmp_path, info):
     assert int(resumed.step.numpy()) == int(straight.step.numpy()) == 8
     assert int(resumed.epoch.numpy()) == 2
     np.testing.assert_array_equal(resumed.preview_noise.numpy(), straight.preview_noise.numpy())
-    for a, b in zip(weights(resumed), weights(straight)):
+    for a, b in zip(weights(resumed) + averaged_weights(resumed), weights(straight) + averaged_weights(straight)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     history = artifacts.read_history(tmp_path / 'resumed' / 'history.csv')
     assert [row['epoch'] for row in history] == [1, 2]
@@ -139,9 +144,47 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, info):
         trainer.fit(bad)
     assert int(trainer.step.numpy()) == 4
     saved = models.load_gan(str(tmp_path))
-    for live, kept in zip(trainer.gan.generator.variables, saved.generator.variables):
-        np.testing.assert_array_equal(live.numpy(), kept.numpy())  # the bad update was not applied
+    for averaged, kept in zip(averaged_weights(trainer), saved.generator.weights):
+        np.testing.assert_array_equal(averaged, kept.numpy())  # the bad update was not applied
         assert np.isfinite(kept.numpy()).all()
+
+
+def test_previews_and_rebuilt_gan_use_the_averaged_generator(tmp_path, info):
+    trainer = make_trainer(tmp_path, info, ema_decay=0.9)
+    seen = []
+    trainer.fit(info, on_epoch_end=lambda epoch: seen.append(
+        [v.numpy() for v in trainer.gan.generator.weights]) or {})
+    trained, averaged = [v.numpy() for v in trainer.gan.generator.weights], averaged_weights(trainer)
+    assert any(np.abs(a - b).max() > 1e-4 for a, b in zip(trained, averaged))
+    for a, b in zip(seen[-1], averaged):  # what the epoch's evaluation saw
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(trained, trainer.gan.generator.weights):  # training goes on from the trained ones
+        np.testing.assert_array_equal(a, b.numpy())
+    rebuilt = models.load_gan(str(tmp_path))  # as tfgan2-export and tfgan2-evaluate do
+    for a, b in zip(averaged, rebuilt.generator.weights):
+        np.testing.assert_array_equal(a, b.numpy())
+    preview = trainer.gan.preview_latent(trainer.preview_noise)[0]
+    grid = iio.imread(tmp_path / 'images' / 'epoch_0002.png')
+    expected = artifacts.image_grid(rebuilt.generate(preview).numpy(), 8)[..., 0]
+    np.testing.assert_array_equal(grid, expected)
+
+
+def test_run_without_averaging_resumes_with_it(tmp_path, info):
+    make_trainer(tmp_path, info, epochs=1, ema_decay=0.0).fit(info)
+    assert models.AVERAGE_CHECKPOINT_KEY not in models.saved_objects(tf.train.latest_checkpoint(
+        str(tmp_path / 'checkpoints')))
+    resumed = make_trainer(tmp_path, info, epochs=1, ema_decay=0.99)
+    resumed.restore()
+    for a, b in zip(averaged_weights(resumed), resumed.gan.generator.weights):
+        np.testing.assert_array_equal(a, b.numpy())  # the average starts from the trained weights
+    make_trainer(tmp_path, info, epochs=2, ema_decay=0.99).fit(info)
+    assert models.AVERAGE_CHECKPOINT_KEY in models.saved_objects(tf.train.latest_checkpoint(
+        str(tmp_path / 'checkpoints')))
+
+
+def test_decay_outside_zero_to_one_is_refused(tmp_path, info):
+    with pytest.raises(ValueError, match=r'ema_decay=1.0: use a decay in \[0, 1\)'):
+        make_trainer(tmp_path, info, ema_decay=1.0)
 
 
 TRAIN_FOREVER = """

@@ -26,6 +26,9 @@ flags.DEFINE_float('d_learning_rate', 1e-3, 'Discriminator Adam learning rate.',
 flags.DEFINE_float('g_beta_1', 0.0, 'Generator Adam beta_1.', lower_bound=0, upper_bound=1)
 flags.DEFINE_float('d_beta_1', 0.0, 'Discriminator Adam beta_1.', lower_bound=0, upper_bound=1)
 flags.DEFINE_float('beta_2', 0.99, 'Adam beta_2 of both networks.', lower_bound=0, upper_bound=1)
+flags.DEFINE_float('ema_decay', 0.99, 'Decay of the moving average of the generator\'s weights that '
+                   'previews, evaluation and exports use; 0: use the trained weights.',
+                   lower_bound=0, upper_bound=1)
 flags.DEFINE_integer('noise_dim', 100, 'Length of the generator noise vector.', lower_bound=1)
 flags.DEFINE_list('generator_widths', ['128', '64'],
                   'Generator filters: first at H/4, the last two at H/4 and H/2 before the output.')
@@ -143,9 +146,10 @@ def main(argv):
         config = TrainConfig(
             model_dir=FLAGS.model_dir, epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,
             g_learning_rate=FLAGS.g_learning_rate, d_learning_rate=FLAGS.d_learning_rate,
-            g_beta_1=FLAGS.g_beta_1, d_beta_1=FLAGS.d_beta_1, beta_2=FLAGS.beta_2, seed=FLAGS.seed,
-            steps_per_epoch=FLAGS.steps_per_epoch, checkpoint_every=FLAGS.checkpoint_every,
-            keep_checkpoints=FLAGS.keep_checkpoints, jit_compile=FLAGS.jit_compile,
+            g_beta_1=FLAGS.g_beta_1, d_beta_1=FLAGS.d_beta_1, beta_2=FLAGS.beta_2,
+            ema_decay=FLAGS.ema_decay, seed=FLAGS.seed, steps_per_epoch=FLAGS.steps_per_epoch,
+            checkpoint_every=FLAGS.checkpoint_every, keep_checkpoints=FLAGS.keep_checkpoints,
+            jit_compile=FLAGS.jit_compile,
             steps_per_execution=FLAGS.steps_per_execution)
         on_epoch_end = evaluation.epoch_hook(evaluator, gan, FLAGS.eval_every) if evaluator else None
         trainer = Trainer(gan, config, strategy)

@@ -4,6 +4,7 @@ import json
 import os
 
 import tensorflow as tf
+from tensorflow.core.protobuf import trackable_object_graph_pb2
 
 from tfgan2.models.acgan import ACGAN
 from tfgan2.models.cgan import CGAN
@@ -13,6 +14,9 @@ from tfgan2.models.infogan import InfoGAN
 MODELS = {'dcgan': DCGAN, 'cgan': CGAN, 'acgan': ACGAN, 'infogan': InfoGAN}
 
 SPEC_FILE = 'gan.json'
+# The checkpoint entry holding the moving average of the generator's weights (tfgan2.train),
+# which a trained GAN is rebuilt with.
+AVERAGE_CHECKPOINT_KEY = 'generator_average'
 
 
 def build_gan(name, image_shape, num_classes, **hyperparameters):
@@ -42,6 +46,17 @@ def load_gan(model_dir, checkpoint_path=None):
     checkpoint_path = checkpoint_path or tf.train.latest_checkpoint(os.path.join(model_dir, 'checkpoints'))
     if not checkpoint_path:
         raise ValueError(f'{model_dir} has no checkpoint yet; train first or pass a checkpoint path.')
-    tf.train.Checkpoint(generator=gan.generator, discriminator=gan.discriminator).restore(
+    # A run that averaged its generator's weights is rebuilt with the average: the generator that
+    # its previews and evaluations showed.
+    generator = ({AVERAGE_CHECKPOINT_KEY: gan.generator.weights}
+                 if AVERAGE_CHECKPOINT_KEY in saved_objects(checkpoint_path) else {'generator': gan.generator})
+    tf.train.Checkpoint(**generator, discriminator=gan.discriminator).restore(
         checkpoint_path).expect_partial().assert_existing_objects_matched()
     return gan
+
+
+def saved_objects(checkpoint_path):
+    """The names of the top-level objects in the checkpoint at `checkpoint_path`."""
+    graph = trackable_object_graph_pb2.TrackableObjectGraph()
+    graph.ParseFromString(tf.train.load_checkpoint(checkpoint_path).get_tensor('_CHECKPOINTABLE_OBJECT_GRAPH'))
+    return {child.local_name for child in graph.nodes[0].children}
