@@ -155,10 +155,10 @@ def main(argv):
         trainer = Trainer(gan, config, strategy)
         trainer.fit(dataset, on_epoch_end)
         if FLAGS.export_dir and trainer.is_chief:
-            if FLAGS.strategy != 'default' or FLAGS.mixed_precision:
-                # Serve from one device in float32: rebuild the GAN from the checkpoint just written.
-                keras.mixed_precision.set_global_policy('float32')
-                gan = models.load_gan(FLAGS.model_dir)
+            # Serve from one device in float32, with the moving average if the run kept one: the
+            # GAN rebuilt from the checkpoint just written, as tfgan2-export would.
+            keras.mixed_precision.set_global_policy('float32')
+            gan = models.load_gan(FLAGS.model_dir)
             print(f'Exported the generator to {export.export_generator(gan, FLAGS.export_dir, FLAGS.model)}')
     except (ValueError, data.DataUnavailableError, NonFiniteLossError) as e:
         sys.exit(f'error: {e}')
