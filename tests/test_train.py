@@ -1,5 +1,6 @@
 """The shared training loop: tracing, exact resume, kill -9 safety, NaN stop and artifacts."""
 
+import json
 import os
 import signal
 import subprocess
@@ -119,6 +120,22 @@ def test_resume_with_other_model_flags_is_refused(tmp_path, info):
                            generator_widths=(16, 8), discriminator_widths=(8, 16))
     with pytest.raises(ValueError, match='new --model_dir'):
         Trainer(gan, TrainConfig(model_dir=str(tmp_path), verbose=False)).fit(info)
+
+
+def test_run_recorded_by_an_older_tfgan2_resumes_with_the_defaults_it_trained_with(tmp_path, info):
+    def acgan_trainer(epochs, **hyperparameters):
+        tf.keras.utils.set_random_seed(7)
+        gan = models.build_gan('acgan', info.image_shape, info.num_classes, **TINY_WIDTHS, **hyperparameters)
+        return Trainer(gan, TrainConfig(model_dir=str(tmp_path), epochs=epochs, verbose=False))
+
+    acgan_trainer(1, class_weight=1.0).fit(info)
+    spec = json.loads((tmp_path / 'gan.json').read_text())
+    del spec['hyperparameters']['class_weight']  # as recorded before ACGAN's default became 0.1
+    (tmp_path / 'gan.json').write_text(json.dumps(spec))
+    with pytest.raises(ValueError, match=r'differs in class_weight 1.0 \(asked: 0.1\)'):
+        acgan_trainer(2).fit(info)
+    assert [row['epoch'] for row in acgan_trainer(2, class_weight=1.0).fit(info)] == [1, 2]
+    assert models.load_gan(str(tmp_path)).class_weight == 1.0
 
 
 def test_checkpoint_of_an_older_tfgan2_is_refused_as_such_and_kept(tmp_path, info):

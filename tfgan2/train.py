@@ -338,11 +338,15 @@ class Trainer:
         spec = {**self.gan.spec, 'dataset': dataset_info.name, 'class_names': dataset_info.class_names}
         path = os.path.join(self.config.model_dir, models.SPEC_FILE)
         if os.path.exists(path):
-            with open(path) as f:
-                saved = json.load(f)
+            saved = models.read_spec(self.config.model_dir)
             if saved != spec:
-                raise ValueError(f'{self.config.model_dir} holds a run of {saved}, not {spec}. '
-                                 f'Rerun with the flags of that run to resume it, or use a new --model_dir.')
+                differences = ', '.join(
+                    f'{key} {saved["hyperparameters"].get(key)} (asked: {spec["hyperparameters"].get(key)})'
+                    for key in sorted({*saved['hyperparameters'], *spec['hyperparameters']})
+                    if saved['hyperparameters'].get(key) != spec['hyperparameters'].get(key))
+                raise ValueError(f'{self.config.model_dir} holds a run of {saved}, not {spec}'
+                                 f'{"; it differs in " + differences if differences else ""}. Rerun with '
+                                 f'the flags of that run to resume it, or use a new --model_dir.')
         elif self.is_chief:
             with artifacts.atomic_path(path) as tmp, open(tmp, 'w') as f:
                 json.dump(spec, f, indent=2)

@@ -42,7 +42,7 @@ flags.DEFINE_enum('label_mixing', None, ['multiply', 'concat'],
 flags.DEFINE_enum('fake_labels', None, ['uniform', 'real'],
                   'cgan/acgan/infogan: labels of generated training images, drawn uniformly or '
                   'copied from the real batch (model default: real for cgan, uniform otherwise).')
-flags.DEFINE_float('class_loss_weight', None, 'acgan: weight of the class loss (model default: 1).',
+flags.DEFINE_float('class_loss_weight', None, 'acgan: weight of the class loss (model default: 0.1).',
                    lower_bound=0)
 flags.DEFINE_float('fake_class_loss_weight', None,
                    'acgan, supervised infogan: weight of the discriminator\'s class loss on generated '
@@ -54,7 +54,8 @@ flags.DEFINE_integer('info_categories', None,
                      'infogan, unsupervised: values of the categorical code (model default: 10).',
                      lower_bound=2)
 flags.DEFINE_float('info_categorical_weight', None,
-                   'infogan: weight of the categorical-code information loss (model default: 1).',
+                   'infogan: weight of the categorical-code information loss (model default: 0.1 '
+                   'supervised, 1 unsupervised).',
                    lower_bound=0)
 flags.DEFINE_float('info_continuous_weight', None,
                    'infogan: weight of the continuous-code information loss (model default: 1).',
@@ -81,8 +82,9 @@ flags.DEFINE_string('export_dir', None, 'When training ends, export the generato
                     'EXPORT_DIR/<model>/<next version> (as tfgan2-export --export_base does).')
 
 
-# Flags that only some models take -> the hyperparameter each sets; unset ones keep the model default.
-MODEL_FLAGS = {'label_mixing': 'mixing', 'fake_labels': 'fake_labels',
+# Flags whose default is the model's (some apply to some models only) -> the hyperparameter each
+# sets; unset ones keep the model's default, which gan.json then records.
+MODEL_FLAGS = {'dropout': 'dropout', 'label_mixing': 'mixing', 'fake_labels': 'fake_labels',
                'class_loss_weight': 'class_weight', 'fake_class_loss_weight': 'fake_class_weight',
                'info_supervised': 'supervised', 'info_categories': 'categories',
                'info_categorical_weight': 'categorical_weight',
@@ -124,15 +126,10 @@ def main(argv):
     try:
         if FLAGS.model not in models.MODELS:
             raise ValueError(f'--model={FLAGS.model} is unknown; choose one of {", ".join(sorted(models.MODELS))}.')
-        model_class = models.MODELS[FLAGS.model]
-        # Resolved here, so that the run's gan.json keeps the rate even if a default changes.
-        dropout = (inspect.signature(model_class).parameters['dropout'].default
-                   if FLAGS.dropout is None else FLAGS.dropout)
         hyperparameters = dict(noise_dim=FLAGS.noise_dim, kernel_size=FLAGS.kernel_size,
-                               dropout=dropout,
                                generator_widths=_widths('generator_widths'),
                                discriminator_widths=_widths('discriminator_widths'),
-                               **_model_hyperparameters(model_class))
+                               **_model_hyperparameters(models.MODELS[FLAGS.model]))
         # Before other TensorFlow work: multi-worker and TPU strategies set up the runtime.
         strategy = distribute.create_strategy(FLAGS.strategy, FLAGS.tpu)
         dataset = data.load_dataset(FLAGS.dataset, FLAGS.data_dir)

@@ -1,5 +1,6 @@
 """One GAN per module; `build_gan` picks one by name, `load_gan` rebuilds a trained one."""
 
+import inspect
 import json
 import os
 
@@ -19,18 +20,42 @@ SPEC_FILE = 'gan.json'
 AVERAGE_CHECKPOINT_KEY = 'generator_average'
 
 
+# Defaults that changed after runs had recorded their spec without them: a gan.json that lacks
+# the key was trained with this value.
+FORMER_DEFAULTS = {'acgan': {'class_weight': 1.0}, 'infogan': {'categorical_weight': 1.0}}
+
+
 def build_gan(name, image_shape, num_classes, **hyperparameters):
     """Builds the GAN called `name` for images of `image_shape` and `num_classes` classes.
 
-    The returned GAN's `spec` (a JSON-able dict) is everything needed to build it again."""
+    The returned GAN's `spec` (a JSON-able dict) is everything needed to build it again: every
+    hyperparameter, defaults included, so a run keeps its values when a default changes."""
     if name not in MODELS:
         raise ValueError(f'Unknown model {name!r}; choose one of {", ".join(sorted(MODELS))}.')
     gan = MODELS[name](tuple(image_shape), num_classes=num_classes, **hyperparameters)
     gan.build()
     gan.spec = {'model': name, 'image_shape': list(image_shape), 'num_classes': num_classes,
-                'hyperparameters': {k: list(v) if isinstance(v, tuple) else v
-                                    for k, v in hyperparameters.items()}}
+                'hyperparameters': _complete_hyperparameters(name, hyperparameters)}
     return gan
+
+
+def _complete_hyperparameters(name, *overrides):
+    """Model `name`'s constructor defaults updated with each dict of `overrides` in turn, as JSON
+    values (tuples become lists)."""
+    complete = {key: parameter.default for key, parameter in inspect.signature(MODELS[name]).parameters.items()
+                if key not in ('image_shape', 'num_classes')}
+    for override in overrides:
+        complete.update(override)
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in complete.items()}
+
+
+def read_spec(model_dir):
+    """The spec recorded in `model_dir`'s gan.json. Hyperparameters an older tfgan2 did not record
+    are filled in with the values it trained with (FORMER_DEFAULTS), else today's defaults."""
+    with open(os.path.join(model_dir, SPEC_FILE)) as f:
+        spec = json.load(f)
+    return {**spec, 'hyperparameters': _complete_hyperparameters(
+        spec['model'], FORMER_DEFAULTS.get(spec['model'], {}), spec['hyperparameters'])}
 
 
 def load_gan(model_dir, checkpoint_path=None):
@@ -40,8 +65,7 @@ def load_gan(model_dir, checkpoint_path=None):
     if not os.path.exists(spec_path):
         raise ValueError(f'{model_dir} has no {SPEC_FILE}: it is not a tfgan2 training run '
                          f'(train one with tfgan2-train --model_dir={model_dir}).')
-    with open(spec_path) as f:
-        spec = json.load(f)
+    spec = read_spec(model_dir)
     gan = build_gan(spec['model'], spec['image_shape'], spec['num_classes'], **spec['hyperparameters'])
     checkpoint_path = checkpoint_path or tf.train.latest_checkpoint(os.path.join(model_dir, 'checkpoints'))
     if not checkpoint_path:

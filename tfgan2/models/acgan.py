@@ -9,7 +9,10 @@ from tfgan2.models import cgan
 class ACGAN(cgan.CGAN):
     """CGAN's generator and two-headed discriminator, with the class head as an auxiliary classifier.
 
-    `class_weight` scales the class terms against the real/fake ones. `fake_class_weight`
+    `class_weight` scales the class terms against the real/fake ones: 0.1 by default, not the
+    paper's 1, which pulls the generator towards images the classifier finds clear-cut at the
+    cost of looking real (Fashion-MNIST after 8 CPU-minutes, generator averaged: FD 4.1 against
+    5.1 with 1, label accuracy 0.995 against 1.0; 4.0 with seed 1). `fake_class_weight`
     scales the discriminator's class loss on generated images: 1 in the paper; 0 (default), the
     classifier learns the classes from real images only, so generator and classifier cannot
     agree on a labelling of fakes that real images do not share (measured on Fashion-MNIST after
@@ -26,7 +29,7 @@ class ACGAN(cgan.CGAN):
 
     def __init__(self, image_shape, num_classes=0, noise_dim=100, generator_widths=(128, 64),
                  discriminator_widths=(64, 128), kernel_size=4, dropout=0.0, mixing='multiply',
-                 fake_labels='uniform', class_weight=1.0, fake_class_weight=0.0):
+                 fake_labels='uniform', class_weight=0.1, fake_class_weight=0.0):
         super().__init__(image_shape, num_classes, noise_dim, generator_widths, discriminator_widths,
                          kernel_size, dropout, mixing, fake_labels)
         self.class_weight = class_weight

@@ -42,7 +42,10 @@ class Discriminator(cgan.Discriminator):
 class InfoGAN(cgan.ConditionalGAN):
     """`supervised`: the categorical code is the dataset's label (it needs one); otherwise it has
     `categories` values (default 10) learnt without labels. Continuous codes are uniform in [-1, 1].
-    `categorical_weight` and `continuous_weight` scale the mutual-information terms.
+    `categorical_weight` and `continuous_weight` scale the mutual-information terms. Supervised,
+    the categorical weight defaults to 0.1, as ACGAN's class weight does (Fashion-MNIST after 8
+    CPU-minutes, generator averaged: FD 3.8 against 5.1 with 1 for seed 0, 3.9 against 5.5 for
+    seed 1; 0.05 lost label accuracy); unsupervised, to the paper's 1.
 
     `fake_class_weight` scales Q's categorical loss on generated images in the discriminator's
     loss. Unsupervised, Q can only learn the code from generated images (weight 1). Supervised,
@@ -54,7 +57,7 @@ class InfoGAN(cgan.ConditionalGAN):
     def __init__(self, image_shape, num_classes=0, noise_dim=100, generator_widths=(128, 64),
                  discriminator_widths=(64, 128), kernel_size=4, dropout=0.3, mixing='multiply',
                  fake_labels='uniform', supervised=True, categories=None, code_dim=2,
-                 categorical_weight=1.0, continuous_weight=1.0, fake_class_weight=None):
+                 categorical_weight=None, continuous_weight=1.0, fake_class_weight=None):
         if supervised:
             cgan.require_classes(f'{self.name} (supervised)', num_classes)
             if categories not in (None, num_classes):
@@ -62,6 +65,7 @@ class InfoGAN(cgan.ConditionalGAN):
                                  f'categorical code, not {categories} categories; drop categories or '
                                  f'train unsupervised.')
             categories = num_classes
+            categorical_weight = 0.1 if categorical_weight is None else categorical_weight
             fake_class_weight = 0.0 if fake_class_weight is None else fake_class_weight
         else:
             categories = categories or 10
@@ -72,6 +76,7 @@ class InfoGAN(cgan.ConditionalGAN):
                 raise ValueError(f'Unsupervised {self.name} learns its categorical code from generated '
                                  f'images only, so fake_class_weight must stay 1 (got {fake_class_weight}).')
             fake_class_weight = 1.0
+            categorical_weight = 1.0 if categorical_weight is None else categorical_weight
         cgan.require_classes(self.name, categories)
         if code_dim < 1:
             raise ValueError(f'{self.name} needs at least one continuous code (code_dim={code_dim}).')
