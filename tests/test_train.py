@@ -138,6 +138,16 @@ def test_run_recorded_by_an_older_tfgan2_resumes_with_the_defaults_it_trained_wi
     assert models.load_gan(str(tmp_path)).class_weight == 1.0
 
 
+def test_spec_records_the_values_a_model_resolves_from_none(info):
+    supervised = models.build_gan('infogan', info.image_shape, info.num_classes, **TINY_WIDTHS)
+    unsupervised = models.build_gan('infogan', info.image_shape, info.num_classes, **TINY_WIDTHS,
+                                    supervised=False)
+    assert supervised.spec['hyperparameters']['categorical_weight'] == 0.1
+    assert supervised.spec['hyperparameters']['fake_class_weight'] == 0.0
+    assert unsupervised.spec['hyperparameters']['categorical_weight'] == 1.0
+    assert unsupervised.spec['hyperparameters']['fake_class_weight'] == 1.0
+
+
 def test_checkpoint_of_an_older_tfgan2_is_refused_as_such_and_kept(tmp_path, info):
     trainer = make_trainer(tmp_path, info)
     # Before Dropout's seed states were saved, a checkpoint held a tf.random.Generator instead.

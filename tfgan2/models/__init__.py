@@ -34,8 +34,13 @@ def build_gan(name, image_shape, num_classes, **hyperparameters):
         raise ValueError(f'Unknown model {name!r}; choose one of {", ".join(sorted(MODELS))}.')
     gan = MODELS[name](tuple(image_shape), num_classes=num_classes, **hyperparameters)
     gan.build()
+    complete = _complete_hyperparameters(name, hyperparameters)
+    # A default of None is resolved by the model (e.g. InfoGAN's weights, by `supervised`): record
+    # the value it chose, so that the run keeps it if that choice changes.
+    complete.update({key: getattr(gan, key) for key, value in complete.items()
+                     if value is None and getattr(gan, key, None) is not None})
     gan.spec = {'model': name, 'image_shape': list(image_shape), 'num_classes': num_classes,
-                'hyperparameters': _complete_hyperparameters(name, hyperparameters)}
+                'hyperparameters': complete}
     return gan
 
 
