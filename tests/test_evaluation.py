@@ -114,6 +114,20 @@ def test_classifier_is_trained_once_then_reused_from_the_cache(eval_data, tmp_pa
     assert len(trainings) == 2
 
 
+def test_classifier_does_not_depend_on_the_global_seed(eval_data, tmp_path):
+    """A cached classifier is shared by every process that evaluates, so what ran before it (a
+    trainer that set TensorFlow's global seed, say) must not change it."""
+    trained = []
+    for global_seed in (1, 2):
+        tf.random.set_seed(global_seed)
+        trained.append(classifier.load_or_train('synthetic', eval_data, str(tmp_path / str(global_seed)),
+                                                TINY_CLASSIFIER, verbose=False))
+    images, _ = classifier.dataset_arrays(data.load_dataset('synthetic', eval_data, 'test'))
+    assert trained[0].test_accuracy == trained[1].test_accuracy
+    np.testing.assert_array_equal(trained[0].features_and_logits(images[:50])[1],
+                                  trained[1].features_and_logits(images[:50])[1])
+
+
 @pytest.fixture(scope='module')
 def evaluator(eval_data, cache_dir):
     return evaluate.Evaluator('synthetic', eval_data, cache_dir=cache_dir,

@@ -22,7 +22,7 @@ from keras import layers
 from tfgan2 import artifacts, data
 
 # Part of the cache key: bump whenever `build_classifier` or `train_classifier` changes.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 FEATURE_LAYER = 'features'
 MODEL_FILE = 'classifier.keras'
 INFO_FILE = 'info.json'
@@ -75,10 +75,21 @@ def train_classifier(train_images, train_labels, num_classes, config):
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=['accuracy'])
-    batches = (tf.data.Dataset.from_tensor_slices((train_images, train_labels))
-               .shuffle(len(train_images), seed=config.seed).batch(config.batch_size)
+    images, labels = tf.constant(train_images), tf.constant(train_labels)
+    count = len(train_images)
+
+    def epoch_batches(epoch):
+        # Stateless, so the order depends on (seed, epoch) alone, not on TensorFlow's global seed
+        # (which whatever ran earlier in the process may have set); a cached classifier is then the
+        # same whoever trained it.
+        order = tf.random.experimental.stateless_shuffle(tf.range(count), seed=[config.seed, epoch])
+        return tf.data.Dataset.from_tensor_slices(order).batch(config.batch_size)
+
+    batches = (tf.data.Dataset.range(config.epochs).flat_map(epoch_batches)
+               .map(lambda order: (tf.gather(images, order), tf.gather(labels, order)))
                .prefetch(tf.data.AUTOTUNE))
-    model.fit(batches, epochs=config.epochs, shuffle=False, verbose=2)  # `batches` is shuffled.
+    model.fit(batches, epochs=config.epochs, steps_per_epoch=-(-count // config.batch_size),
+              shuffle=False, verbose=2)
     return model
 
 
