@@ -132,7 +132,7 @@ def main(argv):
         collapsed = (', '.join(names) or 'none') if len(names) <= 3 else f'{len(names)} of {len(result.class_names)}'
         print(f'| {row} | {batch_size} | {steps} | {seen / 60000:.2f} | {cpu / 60:.1f} | {wall / 60:.1f} '
               f'| {seen / wall:.0f} | {result.frechet_distance:.2f} '
-              f'| {result.frechet_distance / result.real_frechet_distance:.0f}x '
+              f'| {result.frechet_distance / result.real_frechet_distance:.1f}x '  # 10.3x must not read as 10x
               f'| {result.classifier_score:.2f} | {label} | {collapsed} '
               f'| {"yes" if meets_targets(result) else "no"} |')
 
