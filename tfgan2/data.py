@@ -160,7 +160,8 @@ def input_pipeline(dataset, batch_size, seed, epoch=0, skip_batches=0, take_batc
                    shuffle_buffer=60000):
     """Batches one epoch: shuffled with a seed derived from (seed, epoch) so a resumed run
     sees exactly the batches it would have seen, then `skip_batches` already-trained batches
-    are dropped."""
+    are dropped. `Dataset.shuffle` also reads TensorFlow's global seed: the scripts set it from
+    --seed; a library caller resuming in a new process must set the same one."""
     epoch_seed = int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
     batches = (dataset.shuffle(shuffle_buffer, seed=epoch_seed, reshuffle_each_iteration=False)
                .batch(batch_size))
