@@ -2,7 +2,10 @@
 trained from scratch on Fashion-MNIST for the same CPU budget, then evaluated by tfgan2.evaluation.
 
 The budget is this process's CPU time (all threads) spent in training, so rows run at different
-moments on a shared machine get the same compute; evaluation is not counted. Our models train
+moments on a shared machine get the same compute; evaluation is not counted. Each row is also
+evaluated a little before the budget runs out (--late_evaluations), because where a GAN stops
+moves its FD by about 15% from one few hundred steps to the next: the table gives that range
+beside the figure at the budget, which the targets are judged on. Our models train
 with their defaults (TrainConfig: batch 64, Adam 1e-3, beta_1 0, beta_2 0.99); the tutorial
 with its own.
 
@@ -21,6 +24,10 @@ flags.DEFINE_float('budget_minutes', 8.0, 'CPU minutes (process time, all thread
 flags.DEFINE_list('rows', None, 'Rows to run (model names and/or "tutorial"); default: all.')
 flags.DEFINE_integer('num_samples', None, 'Generated images per evaluation; default half the test split.')
 flags.DEFINE_integer('seed', 0, 'Seed for weights, noise and batch order.')
+flags.DEFINE_integer('late_evaluations', 3, 'Evaluations per row, evenly spaced over the last '
+                     '--late_window_minutes of the budget, the last at the budget.', lower_bound=1)
+flags.DEFINE_float('late_window_minutes', 1.0, 'CPU minutes before the budget that the first of '
+                   '--late_evaluations is made at.', lower_bound=0.0)
 flags.DEFINE_float('ema_decay', None, 'Decay of the generator\'s moving average that our rows are '
                    'evaluated through; 0: the trained weights. Default: TrainConfig\'s.')
 flags.DEFINE_boolean('paper_adam', False, 'After each of our models, add a row training it with the DCGAN '
@@ -34,18 +41,36 @@ PAPER_ADAM_SUFFIX = '+paper_adam'
 TARGET_FD_RATIO, TARGET_SCORE, TARGET_LABEL_ACCURACY = 10.0, 7.0, 0.9
 
 
-def train_for(budget_seconds, batches_by_epoch, step):
-    """Runs `step(images, labels)` over epochs of batches until `budget_seconds` of CPU time are
-    spent; returns (steps, images seen, CPU seconds, wall seconds)."""
+def evaluation_budgets(budget_seconds, count, window_seconds):
+    """CPU seconds to evaluate at: `count` points evenly spaced over the last `window_seconds`
+    of the budget (clipped at 0), ending at the budget."""
+    if count == 1:
+        return [budget_seconds]
+    first = max(budget_seconds - window_seconds, 0.0)
+    return [first + (budget_seconds - first) * i / (count - 1) for i in range(count)]
+
+
+def train_for(budgets, batches_by_epoch, step, evaluate):
+    """Runs `step(images, labels)` over epochs of batches until the CPU time spent passes each of
+    the ascending `budgets` (seconds) in turn, calling `evaluate()` there; its time is not
+    counted. Returns (steps, images seen, CPU seconds, wall seconds) at the last budget and the
+    evaluations."""
     cpu_start, wall_start = time.process_time(), time.perf_counter()
     steps = images_seen = epoch = 0
+    pending, evaluations = list(budgets), []
     while True:
         for images, labels in batches_by_epoch(epoch):
             step(images, labels)
             steps += 1
             images_seen += int(images.shape[0])
-            if time.process_time() - cpu_start >= budget_seconds:
-                return steps, images_seen, time.process_time() - cpu_start, time.perf_counter() - wall_start
+            cpu, wall = time.process_time() - cpu_start, time.perf_counter() - wall_start
+            if cpu >= pending[0]:
+                evaluations.append(evaluate())
+                pending.pop(0)
+                if not pending:
+                    return steps, images_seen, cpu, wall, evaluations
+                # Restart both clocks where they stood before the evaluation.
+                cpu_start, wall_start = time.process_time() - cpu, time.perf_counter() - wall
         epoch += 1
 
 
@@ -106,6 +131,8 @@ def main(argv):
     info = data.load_dataset('fashion_mnist')
     evaluator = evaluation.Evaluator('fashion_mnist', num_samples=FLAGS.num_samples)
     run_dir = tempfile.mkdtemp(prefix='time-to-quality-')
+    budgets = evaluation_budgets(FLAGS.budget_minutes * 60, FLAGS.late_evaluations,
+                                 FLAGS.late_window_minutes * 60)
     results = []
     for row in rows:
         tf.keras.utils.set_random_seed(FLAGS.seed)
@@ -113,26 +140,29 @@ def main(argv):
             tutorial_row(info, evaluator, FLAGS.seed) if row == 'tutorial'
             else model_row(row, info, evaluator, FLAGS.seed, run_dir))
         print(f'Training {row} for {FLAGS.budget_minutes:g} CPU minutes...', flush=True)
-        steps, seen, cpu, wall = train_for(FLAGS.budget_minutes * 60, batches, step)
-        result = evaluate()
-        print(f'  {steps} steps, {seen / 60000:.2f} epochs; {result.summary()}', flush=True)
-        results.append((row, batch_size, steps, seen, cpu, wall, result))
+        steps, seen, cpu, wall, evaluations = train_for(budgets, batches, step, evaluate)
+        print(f'  {steps} steps, {seen / 60000:.2f} epochs; {evaluations[-1].summary()}', flush=True)
+        results.append((row, batch_size, steps, seen, cpu, wall, evaluations))
 
     print(f'\nTime to quality on Fashion-MNIST: {FLAGS.budget_minutes:g} CPU minutes of training per row '
           f'({os.cpu_count()} cores); evaluation classifier test accuracy '
           f'{evaluator.classifier.test_accuracy:.4f}; {evaluator.num_samples} samples per evaluation; '
           f'real-vs-real FD floor {evaluator.real["frechet_distance"]:.3f}, real classifier score '
           f'{evaluator.real["classifier_score"]:.2f}.\n')
-    print('| model | batch | steps | epochs | CPU min | wall min | img/s (wall) | FD | FD / floor '
-          '| classifier score | label accuracy | collapsed classes | meets targets |')
-    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|')
-    for row, batch_size, steps, seen, cpu, wall, result in results:
+    late = ', '.join(f'{b / 60:g}' for b in budgets)
+    print(f'| model | batch | steps | epochs | CPU min | wall min | img/s (wall) | FD | FD / floor '
+          f'| FD / floor at {late} CPU min | classifier score | label accuracy | collapsed classes '
+          f'| meets targets |')
+    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---|')
+    for row, batch_size, steps, seen, cpu, wall, evaluations in results:
+        result = evaluations[-1]
         label = '-' if result.label_accuracy is None else f'{result.label_accuracy:.3f}'
         names = result.collapsed_classes
         collapsed = (', '.join(names) or 'none') if len(names) <= 3 else f'{len(names)} of {len(result.class_names)}'
         print(f'| {row} | {batch_size} | {steps} | {seen / 60000:.2f} | {cpu / 60:.1f} | {wall / 60:.1f} '
               f'| {seen / wall:.0f} | {result.frechet_distance:.2f} '
               f'| {result.frechet_distance / result.real_frechet_distance:.1f}x '  # 10.3x must not read as 10x
+              f'| {" / ".join(f"{e.frechet_distance / e.real_frechet_distance:.1f}x" for e in evaluations)} '
               f'| {result.classifier_score:.2f} | {label} | {collapsed} '
               f'| {"yes" if meets_targets(result) else "no"} |')
 
