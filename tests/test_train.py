@@ -144,8 +144,18 @@ def test_spec_records_the_values_a_model_resolves_from_none(info):
                                     supervised=False)
     assert supervised.spec['hyperparameters']['categorical_weight'] == 0.1
     assert supervised.spec['hyperparameters']['fake_class_weight'] == 0.0
+    assert supervised.spec['hyperparameters']['dropout'] == 0.0
     assert unsupervised.spec['hyperparameters']['categorical_weight'] == 1.0
     assert unsupervised.spec['hyperparameters']['fake_class_weight'] == 1.0
+    assert unsupervised.spec['hyperparameters']['dropout'] == 0.3
+
+
+def test_spec_without_a_later_hyperparameter_reads_as_the_value_it_trained_with(tmp_path):
+    # InfoGAN's dropout was 0.3 for every run before its default became None (resolved to 0).
+    (tmp_path / 'gan.json').write_text(json.dumps(
+        {'model': 'infogan', 'image_shape': [28, 28, 1], 'num_classes': 10, 'hyperparameters': {}}))
+    hyperparameters = models.read_spec(str(tmp_path))['hyperparameters']
+    assert hyperparameters['dropout'] == 0.3 and hyperparameters['categorical_weight'] == 1.0
 
 
 def test_checkpoint_of_an_older_tfgan2_is_refused_as_such_and_kept(tmp_path, info):

@@ -35,7 +35,7 @@ flags.DEFINE_list('generator_widths', ['128', '64'],
 flags.DEFINE_list('discriminator_widths', ['64', '128'], 'Discriminator filters, one per stride-2 conv.')
 flags.DEFINE_integer('kernel_size', 4, 'Convolution kernel size.', lower_bound=1)
 flags.DEFINE_float('dropout', None, 'Dropout rate after each discriminator convolution '
-                   '(model default: 0 for acgan, 0.3 otherwise).', lower_bound=0, upper_bound=0.9)
+                   '(model default: 0 for acgan and supervised infogan, 0.3 otherwise).', lower_bound=0, upper_bound=0.9)
 flags.DEFINE_enum('label_mixing', None, ['multiply', 'concat'],
                   'cgan/acgan/infogan: how the generator mixes the label embedding into the noise '
                   '(model default: multiply).')

@@ -22,7 +22,8 @@ AVERAGE_CHECKPOINT_KEY = 'generator_average'
 
 # Defaults that changed after runs had recorded their spec without them: a gan.json that lacks
 # the key was trained with this value.
-FORMER_DEFAULTS = {'acgan': {'class_weight': 1.0}, 'infogan': {'categorical_weight': 1.0}}
+FORMER_DEFAULTS = {'acgan': {'class_weight': 1.0},
+                   'infogan': {'categorical_weight': 1.0, 'dropout': 0.3}}
 
 
 def build_gan(name, image_shape, num_classes, **hyperparameters):
