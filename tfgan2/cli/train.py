@@ -34,8 +34,9 @@ flags.DEFINE_list('generator_widths', ['128', '64'],
                   'Generator filters: first at H/4, the last two at H/4 and H/2 before the output.')
 flags.DEFINE_list('discriminator_widths', ['64', '128'], 'Discriminator filters, one per stride-2 conv.')
 flags.DEFINE_integer('kernel_size', 4, 'Convolution kernel size.', lower_bound=1)
-flags.DEFINE_float('dropout', None, 'Dropout rate after each discriminator convolution '
-                   '(model default: 0 for acgan and supervised infogan, 0.3 otherwise).', lower_bound=0, upper_bound=0.9)
+flags.DEFINE_float('dropout', None, 'Dropout rate after each discriminator convolution (model '
+                   'default: 0 for acgan and supervised infogan, 0.3 otherwise).',
+                   lower_bound=0, upper_bound=0.9)
 flags.DEFINE_enum('label_mixing', None, ['multiply', 'concat'],
                   'cgan/acgan/infogan: how the generator mixes the label embedding into the noise '
                   '(model default: multiply).')
