@@ -48,6 +48,26 @@ class DatasetInfo:
     source: str  # human-readable origin, for logs
 
 
+@dataclasses.dataclass(frozen=True)
+class ImageData:
+    """Images (and labels) to train on or evaluate against, and what the models need to know.
+
+    `elements` is unbatched: (image uint8 [H, W, C], label int32 [], -1 when unlabeled).
+    `source` says where the images came from ('tfds:mnist', 'folder:/dir', ...), as a run
+    records it; `name` is a short validated identifier that cache keys may use."""
+    name: str
+    source: str
+    elements: tf.data.Dataset
+    image_shape: tuple
+    num_examples: int
+    num_classes: int  # 0 when unlabeled
+    class_names: tuple | None  # None when unlabeled
+
+    @property
+    def labeled(self):
+        return self.num_classes > 0
+
+
 def read_idx(path):
     """Reads one IDX file (optionally gzipped) into a numpy array of its declared dtype and shape."""
     opener = gzip.open if path.endswith('.gz') else open
