@@ -1,88 +1,141 @@
 """What the shared training loop, the exporter and the evaluator need from any GAN."""
 
+import inspect
+
+import keras
 import tensorflow as tf
 
+from tfgan2 import rng
 
-class GAN:
-    """A generator, a discriminator, and the losses that train them.
 
-    Generators are `keras.Model`s called with a dict of latent inputs (`latent_spec` names
-    them: always `noise`, plus `label` and `code` for conditional models) and return images
-    in [-1, 1]. Subclasses define the networks, how latents are sampled and the losses.
+class GAN(keras.Model):
+    """A generator, a moving average of it, a discriminator, and the losses that train them.
+
+    `generator` is what the optimizer trains. `averaged_generator` is a copy holding the moving
+    average of its weights that `tfgan2.Trainer` keeps (decay 0 keeps it equal): calling the
+    GAN, `generate`, `sample`, previews, evaluation and exports use it, because the average
+    damps the back-and-forth of adversarial training. Generators take a dict of latents
+    (`latent_spec`) and return images in [-1, 1].
+
+    Subclasses build the networks and define how latents are sampled (`sample_latent`) and the
+    losses (`compute_losses`). Their constructor arguments are their hyperparameters, kept as
+    attributes of the same name: `get_config()` returns them, so `keras.saving` and a run's
+    gan.json rebuild the same GAN.
+
+    Hyperparameters:
+      image_shape: (height, width, channels) of the images; it sets the networks' stages.
+      noise_dim: length of the generator's noise vector.
+      generator_widths: filters per generator stage from the smallest map up (default halving
+        to 64 at the last stage, 512 at most); extra widths add stride-1 layers on the smallest map.
+      discriminator_widths: filters per discriminator stage from the image down (default 64,
+        doubling, 512 at most).
+      kernel_size: convolution kernel size of both networks.
+      dropout: Dropout rate after each discriminator convolution (0: none).
     """
 
-    name = 'gan'
+    kind = 'gan'  # The name `tfgan2.models.build_gan` knows the GAN by.
 
-    def __init__(self, generator, discriminator, image_shape, noise_dim, num_classes):
+    def __init__(self, generator, discriminator, num_classes=0):
+        super().__init__(name=self.kind)
         self.generator = generator
         self.discriminator = discriminator
-        self.image_shape = tuple(image_shape)
-        self.noise_dim = noise_dim
+        self.averaged_generator = type(generator).from_config(
+            {**generator.get_config(), 'name': 'averaged_generator'})
+        for average, weight in zip(self.averaged_generator.weights, generator.weights):
+            average.assign(weight)
         self.num_classes = num_classes
+        # The architecture's hyperparameters, as the networks resolved them (widths by image size).
+        self.image_shape = generator.arguments['image_shape']
+        self.noise_dim = generator.arguments['noise_dim']
+        self.generator_widths = generator.arguments['widths']
+        self.discriminator_widths = discriminator.arguments['widths']
+        self.kernel_size = generator.arguments['kernel_size']
+        self.dropout = discriminator.arguments['dropout']
+        self.built = True
+
+    def get_config(self):
+        """The constructor's arguments, read back from the attributes of the same name."""
+        names = [name for name in inspect.signature(type(self).__init__).parameters if name != 'self']
+        return {name: getattr(self, name) for name in names}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
     @property
     def conditional(self):
+        """True when the generator takes a `label`."""
         return 'label' in self.latent_spec()
+
+    @property
+    def num_labels(self):
+        """How many values the generator's `label` takes (0 when it takes none)."""
+        return self.generator.arguments['num_classes']
+
+    @property
+    def draws_dataset_classes(self):
+        """True when the `label` input asks for a class of the training data (not, say, a
+        category the GAN found on its own)."""
+        return self.conditional
 
     def latent_spec(self):
         """Generator inputs with a free batch dimension, as `{name: tf.TensorSpec}`."""
         return {'noise': tf.TensorSpec([None, self.noise_dim], tf.float32, name='noise')}
 
-    def sample_latent(self, rng, batch_size, labels=None):
-        """Draws generator inputs for `batch_size` images from the stateful `rng`."""
+    def sample_latent(self, sampler, batch_size, labels=None):
+        """Generator inputs for `batch_size` images drawn with a `tfgan2.rng.StatelessSampler`."""
         del labels  # Unconditional.
-        return {'noise': rng.normal([batch_size, self.noise_dim])}
+        return {'noise': sampler.normal([batch_size, self.noise_dim])}
 
+    @property
     def preview_noise_count(self):
-        """How many fixed noise vectors the per-epoch grid uses."""
+        """How many fixed noise vectors the per-epoch grids use."""
         return 64
 
-    def preview_latent(self, noise):
-        """Generator inputs for the per-epoch grid from the fixed `noise`; returns (latent, rows)."""
-        return {'noise': noise}, 8
+    def preview_latents(self, noise):
+        """{grid name: (latent, rows)} for the per-epoch grids from the fixed `noise`; the main
+        grid, 'epoch', comes first."""
+        return {'epoch': ({'noise': noise}, 8)}
 
-    def extra_previews(self, noise):
-        """Further per-epoch grids, as {name: (latent, rows)} (e.g. InfoGAN's code sweeps)."""
-        del noise
-        return {}
+    def generate(self, latent):
+        """Images in [-1, 1] from the averaged generator, in float32 whatever precision it
+        computes in."""
+        return tf.cast(self.averaged_generator(latent, training=False), tf.float32)
 
-    def generate(self, latent, training=False):
-        """Images in float32, whatever precision the generator computes in (mixed precision)."""
-        return tf.cast(self.generator(latent, training=training), tf.float32)
+    def call(self, latent, training=False):
+        """The same as `generate`: the GAN as a model maps latents to images."""
+        del training  # The averaged generator always runs in inference mode.
+        return self.generate(latent)
 
-    def compute_losses(self, images, labels, rng, training=True):
-        """Returns a dict of scalars: `g_loss` and `d_loss`, which train the two networks, plus
-        any diagnostics (e.g. class losses on real vs fake), all shown in logs and history."""
+    def sample(self, num_images, labels=None, seed=0):
+        """`num_images` images in [-1, 1] (of `labels`, for conditional GANs), the same for the
+        same seed."""
+        if labels is not None:
+            labels = tf.convert_to_tensor(labels, tf.int32)
+            num_images = tf.shape(labels)[0]
+        return self.generate(self.sample_latent(rng.StatelessSampler(seed), num_images, labels))
+
+    def fake_images(self, latent, training=True):
+        """Images from the trained generator, as the losses see them."""
+        return self.generator(latent, training=training)
+
+    def compute_losses(self, images, labels, sampler, training=True):
+        """Returns a dict of float32 scalars: `g_loss` and `d_loss`, which train the two networks,
+        plus any diagnostics (e.g. class losses on real and fake images) for logs and history."""
         raise NotImplementedError
 
-    def build(self):
-        """Creates all variables (needed before restoring a checkpoint or tracing a step)."""
-        images = tf.zeros([1, *self.image_shape])
-        latent = {k: tf.zeros([1, *spec.shape[1:]], spec.dtype) for k, spec in self.latent_spec().items()}
-        self.generate(latent)
-        self.compute_losses(images, tf.zeros([1], tf.int32), tf.random.Generator.from_seed(0),
-                            training=False)
+    def summary(self, **kwargs):
+        """The generator's and the discriminator's summaries, with every layer's shape."""
+        self.generator.summary(**kwargs)
+        self.discriminator.summary(**kwargs)
+
+    def compile(self, *args, **kwargs):
+        raise TypeError(_TRAIN_WITH_TRAINER)
+
+    def fit(self, *args, **kwargs):
+        raise TypeError(_TRAIN_WITH_TRAINER)
 
 
-class StatelessRandom:
-    """The sampling methods of `tf.random.Generator` that `GAN.sample_latent` uses, drawn with
-    stateless ops: draw i uses the seed (seed, i), so results depend only on `seed`. Training
-    seeds it with (run seed, step) for exact resume; serving graphs with the request's seed, so
-    concurrent requests share no state."""
-
-    def __init__(self, seed):
-        self._seed = tf.convert_to_tensor(seed, tf.int64)
-        self._draws = 0
-
-    def _next_seed(self):
-        self._draws += 1
-        return tf.stack([self._seed, tf.constant(self._draws, tf.int64)])
-
-    def normal(self, shape, mean=0.0, stddev=1.0, dtype=tf.float32):
-        return tf.random.stateless_normal(shape, self._next_seed(), mean, stddev, dtype)
-
-    def truncated_normal(self, shape, mean=0.0, stddev=1.0, dtype=tf.float32):
-        return tf.random.stateless_truncated_normal(shape, self._next_seed(), mean, stddev, dtype)
-
-    def uniform(self, shape, minval=0, maxval=None, dtype=tf.float32):
-        return tf.random.stateless_uniform(shape, self._next_seed(), minval, maxval, dtype)
+_TRAIN_WITH_TRAINER = ('A GAN trains with tfgan2.Trainer(gan, model_dir).fit(data, epochs=...), which '
+                       'keeps both optimizers, the moving average and checkpoints for exact resume; '
+                       'Keras compile()/fit() are not used.')

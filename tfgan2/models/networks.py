@@ -1,67 +1,148 @@
-"""Convolutional building blocks shared by every GAN: a vector-to-image upsampler and an
-image-to-features downsampler. Each model module adds its own conditioning and heads."""
+"""The generator and discriminator every GAN here is built from, sized by the image.
+
+The number of stages follows the image size, as in the DCGAN paper's 64x64 networks: the
+generator projects its input to a small map (4x4 for 32, 64 or 128 px; 7x7 for 28 px) and
+doubles it once per stage; the discriminator halves the image once per stage. Widths are one
+per stage and default to halving towards the image (generator) and doubling away from it
+(discriminator). Labels and codes, where a GAN has them, are mixed into the noise; the
+discriminator adds a class head and a code head on the same features.
+"""
+
+import typing
 
 import keras
 import tensorflow as tf
 from keras import layers
 
-# DCGAN paper (Radford et al. 2016): weights from N(0, 0.02).
+Mixing = typing.Literal['multiply', 'concat']
+MIXINGS = typing.get_args(Mixing)
+Widths = tuple[int, ...] | None  # one filter count per stage; None: derived from the image size
+MAX_DEFAULT_WIDTH = 512
+
+
 def dcgan_init():
+    """The DCGAN paper's initialisation: weights from N(0, 0.02)."""
     return keras.initializers.RandomNormal(stddev=0.02)
 
 
 def batch_norm():
     """BatchNormalization that, built in the scope of a strategy with several replicas,
-    normalizes with the statistics of the global batch (all-reduced) rather than of each
-    replica's slice, so N replicas train as one device would."""
-    return layers.BatchNormalization(
-        synchronized=tf.distribute.get_strategy().num_replicas_in_sync > 1)
+    normalizes with the statistics of the global batch, so N replicas train as one device."""
+    return layers.BatchNormalization(synchronized=tf.distribute.get_strategy().num_replicas_in_sync > 1)
 
 
-class Upsampler(keras.Model):
-    """Projects a vector to an (H/4, W/4, widths[0]) map, then transposed convolutions grow it
-    to (H, W, C) in [-1, 1]. widths[1:-1] run at H/4 (stride 1), the last two upsample by 2."""
-
-    def __init__(self, image_shape, widths=(128, 64), kernel_size=4, **kwargs):
-        super().__init__(**kwargs)
-        height, width, channels = image_shape
-        init = dcgan_init()
-        self.project = keras.Sequential([
-            layers.Dense(height // 4 * width // 4 * widths[0], use_bias=False, kernel_initializer=init),
-            batch_norm(),
-            layers.LeakyReLU(0.2),
-            layers.Reshape((height // 4, width // 4, widths[0])),
-        ])
-        blocks = []
-        for i, filters in enumerate(widths[1:]):
-            stride = 1 if i < len(widths) - 2 else 2
-            blocks += [layers.Conv2DTranspose(filters, kernel_size, strides=stride, padding='same',
-                                              use_bias=False, kernel_initializer=init),
-                       batch_norm(),
-                       layers.LeakyReLU(0.2)]
-        blocks.append(layers.Conv2DTranspose(channels, kernel_size, strides=2, padding='same',
-                                             activation='tanh', kernel_initializer=init))
-        self.upsample = keras.Sequential(blocks)
-
-    def call(self, vector, training=False):
-        return self.upsample(self.project(vector, training=training), training=training)
+def stages(image_shape):
+    """(number of stages, (height, width) of the smallest map): sizes are halved while both stay
+    even and above 4, e.g. 28 -> (2, 7x7), 32 -> (3, 4x4), 64 -> (4, 4x4)."""
+    height, width = image_shape[0], image_shape[1]
+    count = 0
+    while height % 2 == 0 and width % 2 == 0 and min(height, width) > 4:
+        height, width, count = height // 2, width // 2, count + 1
+    if count < 2:
+        raise ValueError(f'Images of {image_shape[0]}x{image_shape[1]} cannot be halved twice; the '
+                         f'networks need height and width divisible by 4 (e.g. 28, 32, 64), so pass '
+                         f'an image_size such as 32 or 64.')
+    return count, (height, width)
 
 
-class Downsampler(keras.Model):
-    """Strided convolutions (one per width, each halving H and W) to a flat feature vector."""
+def default_widths(image_shape, role):
+    """One width per stage: the generator's from the smallest map up (..., 128, 64), the
+    discriminator's from the image down (64, 128, ...), capped at 512."""
+    count, _ = stages(image_shape)
+    widths = [min(64 * 2 ** i, MAX_DEFAULT_WIDTH) for i in range(count)]
+    return tuple(reversed(widths)) if role == 'generator' else tuple(widths)
 
-    def __init__(self, widths=(64, 128), kernel_size=4, dropout=0.3, **kwargs):
-        super().__init__(**kwargs)
-        init = dcgan_init()
-        blocks = []
+
+def _checked_widths(widths, image_shape, role, allow_extra):
+    count, _ = stages(image_shape)
+    widths = tuple(int(w) for w in widths)
+    if len(widths) < count or (len(widths) > count and not allow_extra) or min(widths) < 1:
+        needed = f'at least {count}' if allow_extra else f'{count}'
+        raise ValueError(f'{role}_widths={",".join(map(str, widths))}: {image_shape[0]}x{image_shape[1]} '
+                         f'images need {needed} positive widths, one per stage, e.g. '
+                         f'{",".join(map(str, default_widths(image_shape, role)))}.')
+    return widths
+
+
+class _RebuiltFromArguments(keras.Model):
+    """A functional model whose config is its constructor's arguments (`self.arguments`)."""
+
+    def get_config(self):
+        return {**self.arguments, 'name': self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package='tfgan2')
+class Generator(_RebuiltFromArguments):
+    """{'noise' [B, noise_dim], 'label' int32 [B] if num_classes, 'code' [B, code_dim] if
+    code_dim} -> images [B, H, W, C] in [-1, 1].
+
+    The code joins the noise; the label's learned embedding is multiplied into that vector
+    (`mixing='multiply'`, as in the Keras ACGAN example) or appended to it ('concat'). Widths
+    beyond one per stage add stride-1 layers on the smallest map, as the TF DCGAN tutorial has."""
+
+    def __init__(self, image_shape, noise_dim=100, num_classes=0, code_dim=0, mixing='multiply',
+                 widths=None, kernel_size=4, **kwargs):
+        if mixing not in MIXINGS:
+            raise ValueError(f'mixing={mixing!r} is unknown; use one of {", ".join(MIXINGS)}.')
+        image_shape = tuple(int(s) for s in image_shape)
+        widths = _checked_widths(widths or default_widths(image_shape, 'generator'), image_shape,
+                                 'generator', allow_extra=True)
+        inputs = {'noise': keras.Input((noise_dim,), name='noise')}
+        vector = inputs['noise']
+        if code_dim:
+            inputs['code'] = keras.Input((code_dim,), name='code')
+            vector = layers.Concatenate()([vector, inputs['code']])
+        if num_classes:
+            inputs['label'] = keras.Input((), dtype='int32', name='label')
+            embedded = layers.Embedding(num_classes, noise_dim + code_dim,
+                                        embeddings_initializer='glorot_normal')(inputs['label'])
+            vector = (layers.Multiply() if mixing == 'multiply' else layers.Concatenate())([vector, embedded])
+        super().__init__(inputs, _upsample(vector, image_shape, widths, kernel_size), **kwargs)
+        self.arguments = dict(image_shape=image_shape, noise_dim=noise_dim, num_classes=num_classes,
+                              code_dim=code_dim, mixing=mixing, widths=widths, kernel_size=kernel_size)
+
+
+def _upsample(vector, image_shape, widths, kernel_size):
+    count, (height, width) = stages(image_shape)
+    init = dcgan_init()
+    x = layers.Dense(height * width * widths[0], use_bias=False, kernel_initializer=init)(vector)
+    x = layers.LeakyReLU(0.2)(batch_norm()(x))
+    x = layers.Reshape((height, width, widths[0]))(x)
+    extra = len(widths) - count
+    for i, filters in enumerate(widths[1:]):
+        x = layers.Conv2DTranspose(filters, kernel_size, strides=1 if i < extra else 2, padding='same',
+                                   use_bias=False, kernel_initializer=init)(x)
+        x = layers.LeakyReLU(0.2)(batch_norm()(x))
+    return layers.Conv2DTranspose(image_shape[2], kernel_size, strides=2, padding='same',
+                                  activation='tanh', kernel_initializer=init)(x)
+
+
+@keras.saving.register_keras_serializable(package='tfgan2')
+class Discriminator(_RebuiltFromArguments):
+    """images -> {'logit' [B, 1]: real or fake, 'class_logits' [B, num_classes] if num_classes,
+    'code_mean' [B, code_dim] if code_dim}: strided convolutions, one per stage, then one dense
+    head per output on the shared features."""
+
+    def __init__(self, image_shape, widths=None, kernel_size=4, dropout=0.3, num_classes=0, code_dim=0,
+                 **kwargs):
+        image_shape = tuple(int(s) for s in image_shape)
+        widths = _checked_widths(widths or default_widths(image_shape, 'discriminator'), image_shape,
+                                 'discriminator', allow_extra=False)
+        images = keras.Input(image_shape, name='images')
+        x = images
         for filters in widths:
-            blocks += [layers.Conv2D(filters, kernel_size, strides=2, padding='same',
-                                     kernel_initializer=init),
-                       layers.LeakyReLU(0.2)]
+            x = layers.Conv2D(filters, kernel_size, strides=2, padding='same', kernel_initializer=dcgan_init())(x)
+            x = layers.LeakyReLU(0.2)(x)
             if dropout:
-                blocks.append(layers.Dropout(dropout))
-        blocks.append(layers.Flatten())
-        self.body = keras.Sequential(blocks)
-
-    def call(self, images, training=False):
-        return self.body(images, training=training)
+                x = layers.Dropout(dropout)(x)
+        features = layers.Flatten()(x)
+        heads = {'logit': 1, 'class_logits': num_classes, 'code_mean': code_dim}
+        outputs = {name: layers.Dense(size, kernel_initializer=dcgan_init(), name=name)(features)
+                   for name, size in heads.items() if size}
+        super().__init__(images, outputs, **kwargs)
+        self.arguments = dict(image_shape=image_shape, widths=widths, kernel_size=kernel_size,
+                              dropout=dropout, num_classes=num_classes, code_dim=code_dim)

@@ -1,0 +1,130 @@
+"""The GANs as Keras models: shapes for every image size, Keras saving, summaries, input errors,
+and what build_gan accepts."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import TINY_WIDTHS
+from tfgan2 import build_gan, models, rng
+from tfgan2.models import networks
+
+ALL = list(models.MODELS)
+
+
+def tiny(kind, image_shape=(28, 28, 1), num_classes=10, **hyperparameters):
+    return build_gan(kind, image_shape=image_shape, num_classes=num_classes, **{**TINY_WIDTHS, **hyperparameters})
+
+
+def layers_of(model, layer_type, strides=None):
+    return [layer for layer in model.layers if isinstance(layer, layer_type)
+            and (strides is None or layer.strides == (strides, strides))]
+
+
+@pytest.mark.parametrize('size, stages, base', [(28, 2, 7), (32, 3, 4), (64, 4, 4), (128, 5, 4)])
+def test_networks_grow_a_stage_per_doubling_of_the_image(size, stages, base):
+    gan = build_gan('dcgan', image_shape=(size, size, 3))
+    generator, discriminator = gan.generator, gan.discriminator
+    assert len(gan.generator_widths) == len(gan.discriminator_widths) == stages
+    assert gan.generator_widths[-1] == 64 and gan.discriminator_widths[0] == 64
+    assert max(gan.generator_widths) <= 512
+    reshape = next(layer for layer in generator.layers if isinstance(layer, keras.layers.Reshape))
+    assert reshape.target_shape[:2] == (base, base)
+    assert len(layers_of(generator, keras.layers.Conv2DTranspose, strides=2)) == stages
+    assert len(layers_of(discriminator, keras.layers.Conv2D, strides=2)) == stages
+    flatten = next(layer for layer in discriminator.layers if isinstance(layer, keras.layers.Flatten))
+    assert flatten.output.shape[-1] == base * base * gan.discriminator_widths[-1]
+    assert gan.sample(2).shape == (2, size, size, 3)
+
+
+def test_28_pixel_defaults_keep_the_measured_networks():
+    gan = build_gan('dcgan', image_shape=(28, 28, 1))
+    assert gan.generator_widths == (128, 64) and gan.discriminator_widths == (64, 128)
+    assert gan.generator.count_params() == 100 * 7 * 7 * 128 + 4 * 7 * 7 * 128 + 128 * 64 * 16 + 4 * 64 + 64 * 16 + 1
+
+
+def test_widths_longer_than_the_stages_add_stride_one_layers_as_the_tutorial():
+    gan = build_gan('dcgan', image_shape=(28, 28, 1), generator_widths=(256, 128, 64))
+    assert len(layers_of(gan.generator, keras.layers.Conv2DTranspose, strides=1)) == 1
+    assert gan.sample(1).shape == (1, 28, 28, 1)
+
+
+@pytest.mark.parametrize('shape, hyperparameters, message', [
+    ((27, 27, 1), {}, 'divisible by 4'),
+    ((64, 64, 3), {'generator_widths': (64, 32)}, 'generator_widths=64,32: 64x64 images need at least 4'),
+    ((28, 28, 1), {'discriminator_widths': (8, 16, 32)}, 'discriminator_widths=8,16,32: 28x28 images need 2'),
+])
+def test_sizes_and_widths_that_do_not_fit_are_refused(shape, hyperparameters, message):
+    with pytest.raises(ValueError, match=message):
+        build_gan('dcgan', image_shape=shape, **hyperparameters)
+
+
+@pytest.mark.parametrize('kind', ALL)
+def test_keras_saving_round_trips_the_gan_and_its_generator(tmp_path, kind):
+    gan = tiny(kind)
+    for variable in gan.averaged_generator.weights:  # far from the initial weights
+        variable.assign(tf.random.normal(variable.shape, stddev=0.3) + (1.0 if 'variance' in variable.path else 0.0))
+    labels = [0, 1, 2] if gan.conditional else None
+    expected = gan.sample(3, labels=labels, seed=4)
+    gan.save(tmp_path / 'gan.keras')
+    loaded = keras.saving.load_model(tmp_path / 'gan.keras')
+    assert type(loaded) is type(gan) and loaded.get_config() == gan.get_config()
+    np.testing.assert_allclose(loaded.sample(3, labels=labels, seed=4), expected, atol=1e-6)
+    gan.averaged_generator.save(tmp_path / 'generator.keras')
+    generator = keras.saving.load_model(tmp_path / 'generator.keras')
+    latent = gan.sample_latent(rng.StatelessSampler(4), 3, tf.constant(labels) if labels else None)
+    np.testing.assert_allclose(generator(latent) * 1.0, expected, atol=1e-6)
+
+
+def test_summary_shows_every_layer_with_its_shape():
+    lines = []
+    tiny('cgan').summary(print_fn=lambda line, **kwargs: lines.append(line))
+    text = '\n'.join(lines)
+    assert 'Model: "generator"' in text and 'Model: "discriminator"' in text
+    assert '(None, 28, 28, 1)' in text and '?' not in text
+
+
+@pytest.mark.parametrize('latent, message', [
+    ({'noise': tf.zeros([2, 8])}, 'Missing data for input "label"'),
+    ({'noise': tf.zeros([2, 9]), 'label': tf.zeros([2], tf.int32)}, 'expected shape=\\(None, 8\\)'),
+])
+def test_wrong_generator_inputs_get_a_clear_error(latent, message):
+    with pytest.raises(ValueError, match=message):
+        tiny('cgan').generate(latent)
+
+
+def test_unconditional_generator_takes_a_plain_noise_tensor():
+    gan = tiny('dcgan')
+    noise = tf.random.normal([2, 8])
+    np.testing.assert_allclose(gan.averaged_generator(noise), gan.generate({'noise': noise}), atol=1e-6)
+
+
+def test_build_gan_refuses_what_the_model_does_not_take():
+    with pytest.raises(ValueError, match='class_weight do\\(es\\) not apply to dcgan'):
+        tiny('dcgan', class_weight=0.5)
+    with pytest.raises(ValueError, match="model='stylegan' is unknown"):
+        build_gan('stylegan', image_shape=(28, 28, 1))
+
+
+@pytest.mark.parametrize('kind', ['cgan', 'acgan'])
+def test_models_that_need_labels_refuse_unlabeled_data_naming_those_that_do_not(kind):
+    with pytest.raises(ValueError, match='needs labelled data.*train dcgan, or infogan with supervised=False'):
+        tiny(kind, num_classes=0)
+    unsupervised = tiny('infogan', num_classes=0)
+    assert not unsupervised.supervised and unsupervised.categories == 10
+
+
+def test_keras_fit_points_to_the_trainer():
+    with pytest.raises(TypeError, match='tfgan2.Trainer'):
+        tiny('dcgan').fit(np.zeros([1, 28, 28, 1]))
+
+
+def test_hyperparameters_are_documented_for_the_command_line():
+    for cls in models.MODELS.values():
+        documented = models.hyperparameter_help(cls)
+        assert set(models.hyperparameter_names(cls)) <= set(documented), cls.kind
+
+
+def test_batch_norm_synchronizes_only_across_replicas():
+    assert not networks.batch_norm().synchronized
