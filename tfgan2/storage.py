@@ -1,0 +1,176 @@
+"""Files through `tf.io.gfile`, so a path may be local, `gs://` or `ram://`: whole-or-nothing
+writes, and an exclusive lock on a folder.
+
+Guarantees: locally (POSIX), a written file appears by an atomic rename of a hidden sibling,
+and the lock is an `flock` that the kernel releases when its process dies. On object stores
+(`gs://`) each file is uploaded as one object, which readers see whole or not at all; the lock
+is a lock file with a heartbeat, best effort (two processes starting in the same second can
+both win), and a holder silent for `stale_after` seconds counts as dead.
+"""
+
+import getpass
+import json
+import os
+import socket
+import sys
+import time
+import uuid
+
+import tensorflow as tf
+
+
+def is_local(path):
+    """True for paths of the local filesystem (no `scheme://`)."""
+    return '://' not in str(path) or str(path).startswith('file://')
+
+
+def join(*parts):
+    return os.path.join(*(str(part) for part in parts))
+
+
+def basename(path):
+    return os.path.basename(str(path))
+
+
+def exists(path):
+    return tf.io.gfile.exists(path)
+
+
+def makedirs(path):
+    """Creates `path` and its parents; one clear error when a file stands in the way."""
+    if tf.io.gfile.exists(path) and not tf.io.gfile.isdir(path):
+        raise ValueError(f'{path} is a file, not a folder; choose another path.')
+    try:
+        tf.io.gfile.makedirs(path)
+    except tf.errors.OpError as e:
+        raise ValueError(f'Cannot create the folder {path} ({_reason(e)}); choose a writable path.') from None
+
+
+def read_text(path):
+    with tf.io.gfile.GFile(path, 'r') as f:
+        return f.read()
+
+
+def read_bytes(path):
+    with tf.io.gfile.GFile(path, 'rb') as f:
+        return f.read()
+
+
+def write_atomically(path, content):
+    """Writes `content` (bytes or str) to `path` through a hidden sibling renamed into place."""
+    folder, name = os.path.split(str(path))
+    makedirs(folder or '.')
+    temporary = join(folder, f'.{name}.tmp-{uuid.uuid4().hex[:8]}')
+    try:
+        with tf.io.gfile.GFile(temporary, 'wb' if isinstance(content, bytes) else 'w') as f:
+            f.write(content)
+        tf.io.gfile.rename(temporary, path, overwrite=True)
+    except tf.errors.OpError as e:
+        raise ValueError(f'Cannot write {path} ({_reason(e)}); choose a writable path.') from None
+    finally:
+        if tf.io.gfile.exists(temporary):
+            tf.io.gfile.remove(temporary)
+
+
+def _reason(error):
+    return str(getattr(error, 'message', error)).splitlines()[0]
+
+
+class FolderInUseError(RuntimeError):
+    """Another process holds the folder's lock."""
+
+
+def _holder():
+    return {'pid': os.getpid(), 'host': socket.gethostname(), 'user': getpass.getuser(),
+            'since': time.strftime('%Y-%m-%d %H:%M:%S'), 'command': ' '.join(sys.argv)[:200],
+            'heartbeat': time.time()}
+
+
+def _describe(holder):
+    if not isinstance(holder, dict):
+        return 'another process'
+    return (f'process {holder.get("pid")} of {holder.get("user")} on {holder.get("host")} '
+            f'since {holder.get("since")} ({holder.get("command")})')
+
+
+class FolderLock:
+    """An exclusive lock on a folder, held from `acquire()` to `release()` (see the module
+    docstring for what it guarantees where)."""
+
+    def __init__(self, folder, stale_after=600.0):
+        self.path = join(folder, '.lock')
+        self.stale_after = stale_after
+        self._file = None
+
+    def acquire(self):
+        if is_local(self.path):
+            self._acquire_local()
+        else:
+            self._acquire_remote()
+        return self
+
+    def _acquire_local(self):
+        import fcntl  # POSIX only; imported here so the module loads everywhere.
+        makedirs(os.path.dirname(self.path))
+        try:
+            handle = open(self.path, 'a+')
+        except OSError as e:
+            raise ValueError(f'Cannot write in {os.path.dirname(self.path)} ({e.strerror}); choose a '
+                             f'writable folder.') from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read()
+            handle.close()
+            raise FolderInUseError(self._in_use_message(_parse(holder))) from None
+        handle.seek(0)
+        handle.truncate()
+        json.dump(_holder(), handle)
+        handle.flush()
+        self._file = handle
+
+    def _acquire_remote(self):
+        if tf.io.gfile.exists(self.path):
+            holder = _parse(read_text(self.path))
+            age = time.time() - float(holder.get('heartbeat', 0)) if isinstance(holder, dict) else None
+            if age is not None and age < self.stale_after:
+                raise FolderInUseError(self._in_use_message(holder, age))
+        mine = _holder()
+        write_atomically(self.path, json.dumps(mine))
+        self._file = mine
+
+    def _in_use_message(self, holder, age=None):
+        seen = f', last seen {age:.0f} s ago' if age is not None else ''
+        folder = os.path.dirname(self.path)
+        return (f'{folder} is in use by {_describe(holder)}{seen}. Wait for it to finish or stop it, '
+                f'or use another folder.')
+
+    def refresh(self):
+        """Renews the heartbeat of a lock on an object store (a no-op locally)."""
+        if isinstance(self._file, dict):
+            self._file['heartbeat'] = time.time()
+            write_atomically(self.path, json.dumps(self._file))
+
+    def release(self):
+        if self._file is None:
+            return
+        if isinstance(self._file, dict):
+            if tf.io.gfile.exists(self.path):
+                tf.io.gfile.remove(self.path)
+        else:
+            self._file.close()  # closing releases the flock
+        self._file = None
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc_info):
+        self.release()
+
+
+def _parse(text):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
