@@ -47,6 +47,23 @@ def make_idx_dir(directory, train_count=200, test_count=50, gz=True):
     return str(directory)
 
 
+def synthetic_data(count=200, num_classes=10, seed=0):
+    """`synthetic_digits` as a `tfgan2.data.ImageData` named 'synthetic'."""
+    from tfgan2 import data
+    images, labels = synthetic_digits(count, num_classes, seed=seed)
+    return data.from_arrays(images[..., np.newaxis], labels, name='synthetic')
+
+
+def tiny_trainer(model_dir, data, model='dcgan', seed=7, **config):
+    """A tiny GAN for `data` and its Trainer (batch 64, checkpoints every 2 steps, quiet)."""
+    import keras
+    from tfgan2 import Trainer, TrainConfig, build_gan
+    keras.utils.set_random_seed(seed)
+    gan = build_gan(model, data, **TINY_WIDTHS)
+    settings = dict(batch_size=64, checkpoint_every=2, seed=seed, verbose=False)
+    return Trainer(gan, str(model_dir), TrainConfig(**{**settings, **config}))
+
+
 @pytest.fixture(scope='session')
 def idx_dir(tmp_path_factory):
     """A folder of gzipped IDX files: 200 train and 50 test images, 10 classes."""

@@ -10,31 +10,23 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import TINY_WIDTHS, synthetic_digits
-from tfgan2 import data, models
-from tfgan2.train import TrainConfig, Trainer
+from conftest import TINY_WIDTHS, synthetic_data
+from tfgan2 import TrainConfig, Trainer, build_gan, load_run, rng
 
 CONDITIONAL = ['cgan', 'acgan', 'infogan']
 
 
 def tiny_gan(name, image_shape=(28, 28, 1), num_classes=10, **hyperparameters):
-    return models.build_gan(name, image_shape, num_classes, **TINY_WIDTHS, **hyperparameters)
-
-
-def synthetic_info(num_classes=4, count=512):
-    """Class c is a bright block at column c of the top row: trivially separable."""
-    images, labels = synthetic_digits(count, num_classes=num_classes)
-    dataset = tf.data.Dataset.from_tensor_slices(
-        ((images[..., np.newaxis].astype(np.float32) - 127.5) / 127.5, labels.astype(np.int32)))
-    return data.DatasetInfo('synthetic', dataset, (28, 28, 1), num_classes, count,
-                            [str(c) for c in range(num_classes)], 'synthetic')
+    widths = TINY_WIDTHS if image_shape[0] == 28 else {  # one width per stage: 3 for 32x32
+        **TINY_WIDTHS, 'generator_widths': (16, 8, 8), 'discriminator_widths': (8, 8, 16)}
+    return build_gan(name, image_shape=image_shape, num_classes=num_classes, **widths, **hyperparameters)
 
 
 @pytest.mark.parametrize('image_shape', [(28, 28, 1), (32, 32, 3)])
 @pytest.mark.parametrize('name', CONDITIONAL)
 def test_network_shapes_and_dtypes(name, image_shape):
     gan = tiny_gan(name, image_shape)
-    latent = gan.sample_latent(tf.random.Generator.from_seed(0), 5)
+    latent = gan.sample_latent(rng.StatelessSampler(0), 5)
     spec = gan.latent_spec()
     assert sorted(latent) == sorted(spec) == sorted(['noise', 'label', 'code'][:len(spec)])
     for key, value in latent.items():
@@ -45,9 +37,9 @@ def test_network_shapes_and_dtypes(name, image_shape):
     assert images.shape == (5, *image_shape) and images.dtype == tf.float32
     assert float(tf.reduce_max(tf.abs(images))) <= 1.0
     outputs = gan.discriminator(images)
-    assert outputs[0].shape == (5, 1) and outputs[1].shape == (5, gan.num_classes)
+    assert outputs['logit'].shape == (5, 1) and outputs['class_logits'].shape == (5, gan.num_classes)
     if name == 'infogan':
-        assert spec['code'].shape.as_list() == [None, 2] and outputs[2].shape == (5, 2)
+        assert spec['code'].shape.as_list() == [None, 2] and outputs['code_mean'].shape == (5, 2)
 
 
 def bce(logits, target):
@@ -67,7 +59,7 @@ class StubDiscriminator:
 
     def __call__(self, images, training=False):
         outputs = self.real if float(tf.reduce_mean(images)) < 0 else self.fake
-        return tuple(tf.constant(o, tf.float32) for o in outputs)
+        return {name: tf.constant(o, tf.float32) for name, o in zip(('logit', 'class_logits', 'code_mean'), outputs)}
 
 
 @pytest.mark.parametrize('name,hyperparameters', [
@@ -78,17 +70,17 @@ class StubDiscriminator:
 def test_losses_match_hand_computation(name, hyperparameters):
     num_classes, batch = 3, 4
     gan = tiny_gan(name, num_classes=num_classes, **hyperparameters)
-    rng = np.random.default_rng(0)
-    real = [rng.normal(size=(batch, 1)), rng.normal(size=(batch, num_classes)), rng.normal(size=(batch, 2))]
-    fake = [rng.normal(size=(batch, 1)), rng.normal(size=(batch, num_classes)), rng.normal(size=(batch, 2))]
+    draw = np.random.default_rng(0).normal
+    real = [draw(size=(batch, 1)), draw(size=(batch, num_classes)), draw(size=(batch, 2))]
+    fake = [draw(size=(batch, 1)), draw(size=(batch, num_classes)), draw(size=(batch, 2))]
     arity = 3 if name == 'infogan' else 2
-    gan.discriminator = StubDiscriminator(real[:arity], fake[:arity])
-    gan.generator = lambda latent, training=False: tf.ones([batch, 28, 28, 1])
+    stub = StubDiscriminator(real[:arity], fake[:arity])
+    gan.__dict__['discriminator'] = stub  # plain attributes: Keras would track the stubs as layers
+    gan.fake_images = lambda latent, training=True: tf.ones([batch, 28, 28, 1])
     labels = np.array([0, 2, 1, 2], np.int32)
     # The same seed draws the same fake latents inside compute_losses.
-    expected_latent = gan.fake_latent(tf.random.Generator.from_seed(5), tf.constant(labels))
-    metrics = gan.compute_losses(-tf.ones([batch, 28, 28, 1]), tf.constant(labels),
-                                 tf.random.Generator.from_seed(5))
+    expected_latent = gan.fake_latent(rng.StatelessSampler(5), tf.constant(labels))
+    metrics = gan.compute_losses(-tf.ones([batch, 28, 28, 1]), tf.constant(labels), rng.StatelessSampler(5))
     fake_labels = expected_latent['label'].numpy()
     class_real = cross_entropy(labels, real[1])
     class_fake = cross_entropy(fake_labels, fake[1])
@@ -123,9 +115,9 @@ def test_losses_match_hand_computation(name, hyperparameters):
 def test_fake_labels_uniform_or_real(name):
     gan = tiny_gan(name, num_classes=4, fake_labels='real')
     labels = tf.constant([3, 1, 0, 2] * 16)
-    np.testing.assert_array_equal(gan.fake_latent(tf.random.Generator.from_seed(0), labels)['label'], labels)
+    np.testing.assert_array_equal(gan.fake_latent(rng.StatelessSampler(0), labels)['label'], labels)
     gan = tiny_gan(name, num_classes=4, fake_labels='uniform')
-    drawn = gan.fake_latent(tf.random.Generator.from_seed(0), tf.zeros([4000], tf.int32))['label'].numpy()
+    drawn = gan.fake_latent(rng.StatelessSampler(0), tf.zeros([4000], tf.int32))['label'].numpy()
     assert sorted(np.unique(drawn)) == [0, 1, 2, 3]
     assert np.abs(np.bincount(drawn) / 4000 - 0.25).max() < 0.03
 
@@ -133,9 +125,9 @@ def test_fake_labels_uniform_or_real(name):
 @pytest.mark.parametrize('name', CONDITIONAL)
 def test_preview_has_one_row_per_class_over_the_fixed_noise(name):
     gan = tiny_gan(name, num_classes=3)
-    noise = tf.random.normal([gan.preview_noise_count(), gan.noise_dim])
-    latent, rows = gan.preview_latent(noise)
-    assert rows == 3 and gan.preview_noise_count() == 10
+    noise = tf.random.normal([gan.preview_noise_count, gan.noise_dim])
+    latent, rows = gan.preview_latents(noise)['epoch']
+    assert rows == 3 and gan.preview_noise_count == 10
     np.testing.assert_array_equal(latent['label'].numpy().reshape(3, 10), np.repeat([[0], [1], [2]], 10, 1))
     np.testing.assert_array_equal(latent['noise'].numpy().reshape(3, 10, -1), np.stack([noise.numpy()] * 3))
     if name == 'infogan':
@@ -145,8 +137,8 @@ def test_preview_has_one_row_per_class_over_the_fixed_noise(name):
 def test_infogan_traversals_sweep_one_code_per_grid():
     gan = tiny_gan('infogan', num_classes=3)
     noise = tf.random.normal([10, gan.noise_dim])
-    previews = gan.extra_previews(noise)
-    assert sorted(previews) == ['code_1', 'code_2']
+    previews = gan.preview_latents(noise)
+    assert list(previews) == ['epoch', 'code_1', 'code_2']
     for i, name in enumerate(['code_1', 'code_2']):
         latent, rows = previews[name]
         assert rows == 3
@@ -159,19 +151,19 @@ def test_infogan_traversals_sweep_one_code_per_grid():
 
 @pytest.fixture(scope='module', params=CONDITIONAL)
 def trained(request, tmp_path_factory):
-    """(name, gan, history, model_dir) after 3 short epochs on 4 trivially separable classes."""
+    """(name, trainer, model_dir) after 3 short epochs on 4 trivially separable classes."""
     name, model_dir = request.param, tmp_path_factory.mktemp(request.param)
-    info = synthetic_info(num_classes=4)
+    data = synthetic_data(count=512, num_classes=4)
     tf.keras.utils.set_random_seed(1)
     # concat learns the label within a few dozen steps at these widths; multiply (the default,
     # which keeps more diversity on Fashion-MNIST) needs hundreds: the label only rescales noise.
     # The papers' class-loss weight of 1 teaches the class within these 48 steps; the defaults of
     # 0.1 (better images on Fashion-MNIST) take longer.
     weight = {'acgan': {'class_weight': 1.0}, 'infogan': {'categorical_weight': 1.0}}.get(name, {})
-    gan = models.build_gan(name, info.image_shape, info.num_classes, **TINY_WIDTHS, mixing='concat', **weight)
-    config = TrainConfig(model_dir=str(model_dir), epochs=3, batch_size=32, steps_per_epoch=16,
-                         g_learning_rate=1e-3, d_learning_rate=1e-3, seed=1, verbose=False)
-    return name, gan, Trainer(gan, config).fit(info), model_dir
+    gan = build_gan(name, data, **TINY_WIDTHS, mixing='concat', **weight)
+    trainer = Trainer(gan, str(model_dir), TrainConfig(batch_size=32, steps_per_epoch=16, seed=1, verbose=False))
+    trainer.fit(data, epochs=3)
+    return name, trainer, model_dir
 
 
 def block_class(images, num_classes):
@@ -181,20 +173,20 @@ def block_class(images, num_classes):
 
 
 def test_short_training_teaches_the_class(trained):
-    name, gan, history, _ = trained
-    first, last = history[0], history[-1]
+    name, trainer, _ = trained
+    gan, (first, *_, last) = trainer.gan, trainer.history
     # The discriminator's class scores learn real labels; the generator's images follow theirs.
     assert last['real_class_loss'] < first['real_class_loss']
     if name != 'cgan':
         assert last['fake_class_loss'] < first['fake_class_loss']
     labels = tf.constant(np.repeat(np.arange(4), 50).astype(np.int32))
-    images = gan.generate(gan.sample_latent(tf.random.Generator.from_seed(9), 200, labels)).numpy()
+    images = gan.sample(200, labels=labels, seed=9).numpy()
     assert np.mean(block_class(images, 4) == labels.numpy()) > 0.9
 
 
 def test_grids_have_a_row_per_class_and_a_column_per_noise(trained):
-    name, _, _, model_dir = trained
-    tile = 28 + 2
+    name, _, model_dir = trained
+    tile = 2 * 28 + 2  # tiles scaled x2 to make the grid at least 512 px wide
     for epoch in (1, 3):
         grid = iio.imread(model_dir / 'images' / f'epoch_{epoch:04d}.png')
         assert grid.shape == (4 * tile + 2, 10 * tile + 2)
@@ -205,48 +197,46 @@ def test_grids_have_a_row_per_class_and_a_column_per_noise(trained):
 
 
 def test_bad_configurations_fail_clearly():
-    with pytest.raises(ValueError, match='labelled dataset'):
+    with pytest.raises(ValueError, match='needs labelled data'):
         tiny_gan('cgan', num_classes=0)
     with pytest.raises(ValueError, match='mixing'):
         tiny_gan('acgan', mixing='add')
     with pytest.raises(ValueError, match='fake_labels'):
         tiny_gan('cgan', fake_labels='sometimes')
-    with pytest.raises(ValueError, match='categorical code'):
+    with pytest.raises(ValueError, match='categorical code, not categories=4'):
         tiny_gan('infogan', num_classes=10, categories=4)
     with pytest.raises(ValueError, match='fake_labels=real'):
         tiny_gan('infogan', supervised=False, fake_labels='real')
     with pytest.raises(ValueError, match='fake_class_weight must stay 1'):
         tiny_gan('infogan', supervised=False, fake_class_weight=0.0)
-    assert tiny_gan('infogan', num_classes=0, supervised=False).num_classes == 10
+    assert tiny_gan('infogan', num_classes=0, supervised=False).num_labels == 10
 
 
-def test_unsupervised_infogan_round_trips_through_its_spec(tmp_path):
-    gan = tiny_gan('infogan', num_classes=10, supervised=False, categories=5)
-    json.dumps(gan.spec)
-    (tmp_path / models.SPEC_FILE).write_text(json.dumps(gan.spec))
-    tf.train.Checkpoint(generator=gan.generator, discriminator=gan.discriminator).save(
-        str(tmp_path / 'checkpoints' / 'ckpt'))
-    loaded = models.load_gan(str(tmp_path))
-    latent = gan.sample_latent(tf.random.Generator.from_seed(3), 4)
-    assert loaded.num_classes == 5 and not loaded.supervised
-    np.testing.assert_allclose(loaded.generate(latent).numpy(), gan.generate(latent).numpy(), atol=1e-6)
+def test_unsupervised_infogan_round_trips_through_its_run_record(tmp_path):
+    data = synthetic_data(count=64)
+    tf.keras.utils.set_random_seed(2)
+    gan = build_gan('infogan', data, **TINY_WIDTHS, supervised=False, categories=5)
+    Trainer(gan, str(tmp_path), TrainConfig(steps_per_epoch=1, verbose=False)).fit(data, epochs=1)
+    loaded = load_run(tmp_path)
+    assert loaded.num_labels == 5 and not loaded.supervised and not loaded.draws_dataset_classes
+    np.testing.assert_allclose(loaded.sample(4, seed=3), gan.sample(4, seed=3), atol=1e-6)
 
 
 def test_cli_passes_model_flags_and_rejects_foreign_ones(tmp_path, idx_dir):
     # In a subprocess: importing tfgan2.cli.train here would define its flags in this process's
     # global absl FLAGS for every later test.
-    argv = [sys.executable, '-m', 'tfgan2.cli.train', f'--data_dir={idx_dir}', '--epochs=1',
+    argv = [sys.executable, '-m', 'tfgan2.cli.train', f'--data={idx_dir}', '--epochs=1',
             '--steps_per_epoch=1', '--noise_dim=8', '--generator_widths=16,8', '--discriminator_widths=8,16']
-    refused = subprocess.run(argv + ['--model=dcgan', '--info_supervised', f'--model_dir={tmp_path / "a"}'],
+    refused = subprocess.run(argv + ['--model=dcgan', '--supervised', f'--model_dir={tmp_path / "a"}'],
                              capture_output=True, text=True, timeout=300)
     assert refused.returncode != 0
-    assert '--info_supervised does not apply to --model=dcgan' in refused.stderr
-    trained = subprocess.run(argv + ['--model=infogan', '--noinfo_supervised', '--info_continuous_weight=0.5',
-                                     '--label_mixing=multiply', f'--model_dir={tmp_path / "b"}'],
+    assert '--supervised does not apply to --model=dcgan' in refused.stderr
+    trained = subprocess.run(argv + ['--model=infogan', '--nosupervised', '--continuous_weight=0.5',
+                                     '--mixing=multiply', f'--model_dir={tmp_path / "b"}'],
                              capture_output=True, text=True, timeout=300)
     assert trained.returncode == 0, trained.stderr[-2000:]
-    spec = json.loads((tmp_path / 'b' / models.SPEC_FILE).read_text())
-    assert spec['model'] == 'infogan'
-    assert spec['hyperparameters']['supervised'] is False
-    assert spec['hyperparameters']['continuous_weight'] == 0.5
-    assert spec['hyperparameters']['mixing'] == 'multiply'
+    record = json.loads((tmp_path / 'b' / 'gan.json').read_text())
+    assert record['model'] == 'infogan'
+    assert record['config']['supervised'] is False
+    assert record['config']['continuous_weight'] == 0.5
+    assert record['config']['mixing'] == 'multiply'

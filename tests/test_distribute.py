@@ -14,16 +14,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import MOMENTUM_ADAM, TINY_WIDTHS
-from tfgan2 import data, distribute, models
-from tfgan2.train import TrainConfig, Trainer
+from conftest import MOMENTUM_ADAM, TINY_WIDTHS, synthetic_data
+from tfgan2 import TrainConfig, Trainer, build_gan, distribute, load_run
 
 SCENARIOS = os.path.join(os.path.dirname(__file__), 'mirrored_scenarios.py')
 
 
 @pytest.fixture(scope='module')
-def info(idx_dir):
-    return data.load_dataset('fashion_mnist', data_dir=idx_dir)
+def data():
+    return synthetic_data()  # 200 images: 3 x 64 + 8
 
 
 @pytest.fixture
@@ -43,16 +42,17 @@ def scenario(*args):
 def make_trainer(model_dir, **overrides):
     """A tiny DCGAN without dropout and with MOMENTUM_ADAM (as in mirrored_scenarios.py) on the
     default strategy."""
-    config = dict(model_dir=str(model_dir), epochs=2, batch_size=64, checkpoint_every=2, seed=7,
-                  verbose=False, **MOMENTUM_ADAM)
+    config = dict(batch_size=64, checkpoint_every=2, seed=7, verbose=False, **MOMENTUM_ADAM)
     config.update(overrides)
     tf.keras.utils.set_random_seed(3)
-    gan = models.build_gan('dcgan', (28, 28, 1), 10, dropout=0.0, **TINY_WIDTHS)
-    return Trainer(gan, TrainConfig(**config))
+    gan = build_gan('dcgan', image_shape=(28, 28, 1), num_classes=10, dropout=0.0, **TINY_WIDTHS)
+    return Trainer(gan, str(model_dir), TrainConfig(**config))
 
 
 def weights(trainer):
-    return [v.numpy() for v in trainer.gan.generator.variables + trainer.gan.discriminator.variables]
+    gan = trainer.gan
+    return [v.numpy() for v in gan.generator.variables + gan.discriminator.variables
+            + gan.averaged_generator.variables]
 
 
 def test_one_step_on_two_replicas_equals_one_step_on_one_device(tmp_path):
@@ -65,27 +65,27 @@ def test_one_step_on_two_replicas_equals_one_step_on_one_device(tmp_path):
     assert results['float16']['applied'] and results['float16']['updates'] == 1
     assert results['float16']['loss_scale'] > 1
     assert 'one device' in results['jit_error']
-    assert 'cannot feed 2 replicas' in results['short_batch_error']
+    assert 'too few to feed 2 replicas' in results['short_batch_error']
 
 
-def test_checkpoint_of_two_replicas_resumes_on_one_device(tmp_path, idx_dir, info):
-    mirrored = scenario('fit', idx_dir, tmp_path / 'mirrored', 1)  # 200 images: 3 x 64 + 8
-    assert mirrored['setup'].startswith('global batch 64 = 2 replicas x 32 (MirroredStrategy)')
+def test_checkpoint_of_two_replicas_resumes_on_one_device(tmp_path, data):
+    mirrored = scenario('fit', tmp_path / 'mirrored', 1)
+    assert any('global batch 64 = 2 replicas x 32 (MirroredStrategy)' in line for line in mirrored['log'])
     assert mirrored['tracing_count'] == 1
     resumed = make_trainer(tmp_path / 'mirrored')  # the same run, continued on one device
-    history = resumed.fit(info)
+    resumed.fit(data, epochs=2)
     straight = make_trainer(tmp_path / 'straight')
-    straight_history = straight.fit(info)
+    straight.fit(data, epochs=2)
+    history, straight_history = resumed.history, straight.history
 
-    assert [row['epoch'] for row in history] == [1, 2] and int(resumed.step.numpy()) == 8
+    assert [row['epoch'] for row in history] == [1, 2] and resumed.step == 8
     for a, b in zip(weights(resumed), weights(straight)):
         np.testing.assert_allclose(a, b, atol=1e-5)
     for key in ('g_loss', 'd_loss'):
         assert history[0][key] == pytest.approx(straight_history[0][key], abs=1e-5)
-    exported_from = models.load_gan(str(tmp_path / 'mirrored'))  # what tfgan2-export rebuilds
-    with resumed.averaged_generator():
-        for a, b in zip(exported_from.generator.weights, resumed.gan.generator.weights):
-            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    exported_from = load_run(tmp_path / 'mirrored')  # what tfgan2-export rebuilds
+    for a, b in zip(exported_from.averaged_generator.weights, resumed.gan.averaged_generator.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 def free_port():
@@ -104,7 +104,7 @@ def test_multi_worker_run_of_two_processes_writes_one_checkpoint(tmp_path, idx_d
         env = dict(os.environ, TMPDIR=str(scratch),
                    TF_CONFIG=json.dumps({'cluster': cluster, 'task': {'type': 'worker', 'index': index}}))
         workers.append(subprocess.Popen(
-            [sys.executable, '-m', 'tfgan2.cli.train', '--strategy=multi_worker', f'--data_dir={idx_dir}',
+            [sys.executable, '-m', 'tfgan2.cli.train', '--strategy=multi_worker', f'--data={idx_dir}',
              f'--model_dir={model_dir}', '--epochs=1', '--steps_per_epoch=3', '--batch_size=16',
              '--noise_dim=8', '--generator_widths=16,8', '--discriminator_widths=8,16'],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
@@ -120,81 +120,82 @@ def test_multi_worker_run_of_two_processes_writes_one_checkpoint(tmp_path, idx_d
     assert [os.path.basename(path) for path in checkpoints] == ['ckpt-3']  # the chief's, once
     assert sorted(os.listdir(model_dir / 'images')) == ['epoch_0001.png']
     assert not os.listdir(tmp_path / 'tmp1')  # the other worker's checkpoints were temporary
-    models.load_gan(str(model_dir))
+    load_run(model_dir)
 
 
-def test_steps_per_execution_trains_exactly_as_single_steps(tmp_path, info):
+def test_steps_per_execution_trains_exactly_as_single_steps(tmp_path, data):
     # 200 images, batch 64: 4 steps per epoch; calls of 3 stop at the checkpoint every 2 steps.
     fused = make_trainer(tmp_path / 'fused', steps_per_execution=3)
-    fused_history = fused.fit(info)
+    fused.fit(data, epochs=2)
     single = make_trainer(tmp_path / 'single')
-    single_history = single.fit(info)
-    assert fused.train_steps.experimental_get_tracing_count() == 1
-    assert int(fused.step.numpy()) == 8
+    single.fit(data, epochs=2)
+    assert fused.step_function.train_steps.experimental_get_tracing_count() == 1
+    assert fused.step == 8
     assert sorted(os.listdir(tmp_path / 'fused' / 'checkpoints')) == \
         sorted(os.listdir(tmp_path / 'single' / 'checkpoints'))
     for a, b in zip(weights(fused), weights(single)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-    for fused_row, single_row in zip(fused_history, single_history):
+    for fused_row, single_row in zip(fused.history, single.history):
         for key in ('g_loss', 'd_loss'):
             assert fused_row[key] == pytest.approx(single_row[key], rel=1e-5)
 
 
-def test_mixed_bfloat16_trains_in_bfloat16_and_resumes_in_float32(tmp_path, info, float32_after):
+def test_mixed_bfloat16_trains_in_bfloat16_and_resumes_in_float32(tmp_path, data, float32_after):
     keras.mixed_precision.set_global_policy(distribute.mixed_precision_policy(tf.distribute.get_strategy()))
-    trainer = make_trainer(tmp_path, epochs=1)
+    trainer = make_trainer(tmp_path)
     assert trainer.gan.generator.dtype_policy.name == 'mixed_bfloat16'
-    history = trainer.fit(info)
-    assert np.isfinite(history[0]['g_loss']) and np.isfinite(history[0]['d_loss'])
+    history = trainer.fit(data, epochs=1).history
+    assert np.isfinite(history['g_loss'][0]) and np.isfinite(history['d_loss'][0])
     assert all(v.dtype == 'float32' for v in trainer.gan.generator.variables)
-    latent = {'noise': tf.zeros([2, 8])}
-    assert trainer.gan.generate(latent).dtype == tf.float32
+    assert trainer.gan.sample(2).dtype == tf.float32
     keras.mixed_precision.set_global_policy('float32')
-    full_precision = make_trainer(tmp_path, epochs=2)
-    assert full_precision.fit(info)[-1]['epoch'] == 2  # the bfloat16 run's checkpoint fits
+    full_precision = make_trainer(tmp_path)
+    assert full_precision.fit(data, epochs=2).epoch == [1]  # the bfloat16 run's checkpoint fits
 
 
-def test_mixed_float16_scales_the_loss(tmp_path, info, float32_after):
+def test_mixed_float16_scales_the_loss(tmp_path, data, float32_after):
     keras.mixed_precision.set_global_policy('mixed_float16')
-    trainer = make_trainer(tmp_path, epochs=1, steps_per_epoch=2)
-    assert isinstance(trainer.g_optimizer, keras.optimizers.LossScaleOptimizer)
-    trainer.fit(info)
-    assert int(trainer.step.numpy()) == 2
-    assert trainer.g_optimizer.dynamic_scale.numpy() > 1  # scaled; reduced after overflowing steps
+    trainer = make_trainer(tmp_path, steps_per_epoch=2)
+    assert isinstance(trainer.state.g_optimizer, keras.optimizers.LossScaleOptimizer)
+    trainer.fit(data, epochs=1)
+    assert trainer.step == 2
+    assert trainer.state.g_optimizer.dynamic_scale.numpy() > 1  # scaled; reduced after overflowing steps
 
 
-def test_mixed_float16_resumes_with_its_loss_scale_and_in_any_precision(tmp_path, info, float32_after):
+def test_mixed_float16_resumes_with_its_loss_scale_and_in_any_precision(tmp_path, data, float32_after):
     keras.mixed_precision.set_global_policy('mixed_float16')
-    first = make_trainer(tmp_path, epochs=1, steps_per_epoch=2)
-    first.fit(info)
-    first.g_optimizer.dynamic_scale.assign(4.0)  # as if overflows had halved it many times
-    first.d_optimizer.step_counter.assign(7)
-    first.manager.save(checkpoint_number=first.step)
-    resumed = make_trainer(tmp_path, epochs=2, steps_per_epoch=2)
-    assert resumed.restore()
-    assert resumed.g_optimizer.dynamic_scale.numpy() == 4.0
-    assert resumed.d_optimizer.step_counter.numpy() == 7
+    first = make_trainer(tmp_path, steps_per_epoch=2)
+    first.fit(data, epochs=1)
+    first.state.g_optimizer.dynamic_scale.assign(4.0)  # as if overflows had halved it many times
+    first.state.d_optimizer.step_counter.assign(7)
+    first.state.step.assign_add(1)  # a new checkpoint number: published ones are never rewritten
+    first.state.save(first.run)
+    resumed = make_trainer(tmp_path, steps_per_epoch=2)
+    assert resumed.state.restore(resumed.run).endswith('ckpt-3')
+    assert resumed.state.g_optimizer.dynamic_scale.numpy() == 4.0
+    assert resumed.state.d_optimizer.step_counter.numpy() == 7
     keras.mixed_precision.set_global_policy('float32')
-    assert make_trainer(tmp_path, epochs=2, steps_per_epoch=2).fit(info)[-1]['epoch'] == 2
+    assert make_trainer(tmp_path, steps_per_epoch=2).fit(data, epochs=2).epoch == [1]
 
 
-def test_float32_run_resumes_in_float16_from_a_fresh_loss_scale(tmp_path, info, float32_after):
-    make_trainer(tmp_path, epochs=1, steps_per_epoch=2).fit(info)
+def test_float32_run_resumes_in_float16_from_a_fresh_loss_scale(tmp_path, data, float32_after):
+    make_trainer(tmp_path, steps_per_epoch=2).fit(data, epochs=1)
     keras.mixed_precision.set_global_policy('mixed_float16')
-    resumed = make_trainer(tmp_path, epochs=2, steps_per_epoch=2)
-    assert resumed.restore()
-    assert resumed.g_optimizer.dynamic_scale.numpy() == resumed.g_optimizer.initial_scale
-    assert resumed.fit(info)[-1]['epoch'] == 2
-    assert int(resumed.step.numpy()) == 4
+    resumed = make_trainer(tmp_path, steps_per_epoch=2)
+    assert resumed.state.restore(resumed.run)
+    optimizer = resumed.state.g_optimizer
+    assert optimizer.dynamic_scale.numpy() == optimizer.initial_scale
+    assert resumed.fit(data, epochs=2).epoch == [1]
+    assert resumed.step == 4
 
 
-def test_jit_compile_trains_like_the_plain_step(tmp_path, info):
-    compiled = make_trainer(tmp_path / 'xla', epochs=1, steps_per_epoch=2, jit_compile=True)
-    history = compiled.fit(info)
-    plain = make_trainer(tmp_path / 'plain', epochs=1, steps_per_epoch=2)
-    plain.fit(info)
-    assert compiled.train_step.experimental_get_tracing_count() == 1
-    assert int(compiled.step.numpy()) == 2 and np.isfinite(history[0]['g_loss'])
+def test_jit_compile_trains_like_the_plain_step(tmp_path, data):
+    compiled = make_trainer(tmp_path / 'xla', steps_per_epoch=2, jit_compile=True)
+    history = compiled.fit(data, epochs=1).history
+    plain = make_trainer(tmp_path / 'plain', steps_per_epoch=2)
+    plain.fit(data, epochs=1)
+    assert compiled.step_function.train_step.experimental_get_tracing_count() == 1
+    assert compiled.step == 2 and np.isfinite(history['g_loss'][0])
     # Not equal: under XLA, stateless random ops pick another generator algorithm, so the noise
     # differs; from the same weights and batches two steps stay within a few learning rates.
     for a, b in zip(weights(compiled), weights(plain)):
@@ -218,7 +219,7 @@ def test_strategy_errors_name_the_fix(monkeypatch, name, tpu, tf_config, expecte
 
 def test_distribution_flag_error_is_one_clear_line(tmp_path, idx_dir):
     result = subprocess.run(
-        [sys.executable, '-m', 'tfgan2.cli.train', f'--data_dir={idx_dir}', f'--model_dir={tmp_path}',
+        [sys.executable, '-m', 'tfgan2.cli.train', f'--data={idx_dir}', f'--model_dir={tmp_path}',
          '--strategy=multi_worker'], capture_output=True, text=True, timeout=300,
         env={key: value for key, value in os.environ.items() if key != 'TF_CONFIG'})
     assert result.returncode != 0

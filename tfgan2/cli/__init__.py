@@ -1,16 +1,21 @@
 """absl command-line entry points; each is a thin shell over the library."""
 
+import logging as std_logging
 import os
+import re
 import sys
 
 from absl import app, flags, logging
 
+# Before any command imports TensorFlow: its C++ INFO lines (oneDNN, CPU features) stay quiet.
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
 
 def run(main, module_name):
     """Runs an absl `main` the way every tfgan2 command runs: stray arguments refused, TF's
-    INFO chatter off unless --verbosity is given, and `--help` listing the flags of
-    `module_name` however the command was started (absl shows the key flags of the module
-    named by sys.argv[0], which for a console script is the generated wrapper)."""
+    INFO chatter off unless --verbosity is given, tfgan2's own messages on stdout, and `--help`
+    listing the flags of `module_name` however the command was started (absl shows the key
+    flags of the module named by sys.argv[0], which for a console script is its wrapper)."""
     for flag in flags.FLAGS.get_key_flags_for_module(module_name):
         flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
 
@@ -19,7 +24,26 @@ def run(main, module_name):
             raise app.UsageError(f'Unexpected arguments: {" ".join(argv[1:])}')
         if not flags.FLAGS['verbosity'].present:
             logging.set_verbosity(logging.WARNING)  # Keep TF's per-save INFO lines out of the progress bar.
-        os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+        _show_library_messages()
         return main(argv)
 
     app.run(quiet_main)
+
+
+def _show_library_messages():
+    """tfgan2's INFO and WARNING lines, as plain lines on stdout beside the progress bar."""
+    handler = std_logging.StreamHandler(sys.stdout)
+    handler.setFormatter(std_logging.Formatter('%(message)s'))
+    library = std_logging.getLogger('tfgan2')
+    library.addHandler(handler)
+    library.setLevel(std_logging.INFO)
+    library.propagate = False
+
+
+def exit_with(error):
+    """Ends the command with the library's one-line `error`, its parameter names (`name=`)
+    written as this command's flags (`--name=`)."""
+    message = str(error)
+    for name in flags.FLAGS:
+        message = re.sub(rf'(?<![\w-]){re.escape(name)}=', f'--{name}=', message)
+    sys.exit(f'error: {message}')

@@ -150,42 +150,37 @@ def _scale(image, label):
     return (tf.cast(image, tf.float32) - 127.5) / 127.5, tf.cast(label, tf.int32)
 
 
+def from_arrays(images, labels=None, class_names=None, name='arrays', source='arrays'):
+    """ImageData of uint8 images [N, H, W, C] and optional int labels [N] (temporary, minimal)."""
+    images = np.asarray(images, np.uint8)
+    if images.ndim == 3:
+        images = images[..., np.newaxis]
+    num_classes = 0 if labels is None else int(np.max(labels)) + 1
+    labels = np.full(len(images), -1, np.int32) if labels is None else np.asarray(labels, np.int32)
+    if num_classes and class_names is None:
+        class_names = [str(i) for i in range(num_classes)]
+    data = ImageData(name, source, tf.data.Dataset.from_tensor_slices((images, labels)),
+                     tuple(images.shape[1:]), len(images), num_classes,
+                     tuple(class_names[:num_classes]) if num_classes else None)
+    _ARRAYS[id(data)] = (tf.constant(images), tf.constant(labels))
+    return data
+
+
+_ARRAYS = {}
+
+
 def load_dataset(name='fashion_mnist', data_dir=None, split='train'):
-    """Loads a split as (image, label) pairs, from IDX files when available, else from TFDS.
-
-    Order of sources: `data_dir` (IDX files) if given; Debian's package for its dataset if
-    installed; TFDS if prepared or downloadable. Offline with none of them, fails within seconds.
-    """
-    if split not in IDX_FILES:
-        raise ValueError(f'Unknown split {split!r}; use one of {sorted(IDX_FILES)}.')
+    """IDX files (temporary, minimal)."""
     idx_dir = data_dir or DEBIAN_DATA_DIRS.get(name)
-    if idx_dir and (data_dir or os.path.isdir(idx_dir)):
-        images, labels = load_idx_arrays(idx_dir, split)
-        num_classes = int(labels.max()) + 1
-        names = CLASS_NAMES.get(name, [str(i) for i in range(num_classes)])[:num_classes]
-        dataset = tf.data.Dataset.from_tensor_slices((images, labels))
-        source = f'idx:{idx_dir}'
-        shape, num_examples = images.shape[1:], len(images)
-    else:
-        dataset, shape, num_classes, num_examples, names, source = _load_tfds(name, split)
-    if len(shape) != 3 or shape[0] % 4 or shape[1] % 4:
-        raise ValueError(f'{source} has images of shape {shape}; the models need [H, W, C] '
-                         f'with H and W divisible by 4 (e.g. 28x28x1 or 32x32x3).')
-    dataset = dataset.map(_scale, num_parallel_calls=tf.data.AUTOTUNE).cache()
-    return DatasetInfo(name, dataset, tuple(int(s) for s in shape), int(num_classes), int(num_examples),
-                       list(names), source)
+    images, labels = load_idx_arrays(idx_dir, split)
+    return from_arrays(images, labels, CLASS_NAMES.get(name), name, f'idx:{idx_dir}')
 
 
-def input_pipeline(dataset, batch_size, seed, epoch=0, skip_batches=0, take_batches=None,
-                   shuffle_buffer=60000):
-    """Batches one epoch: shuffled with a seed derived from (seed, epoch) so a resumed run
-    sees exactly the batches it would have seen, then `skip_batches` already-trained batches
-    are dropped. `Dataset.shuffle` also reads TensorFlow's global seed: the scripts set it from
-    --seed; a library caller resuming in a new process must set the same one."""
-    epoch_seed = int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
-    batches = (dataset.shuffle(shuffle_buffer, seed=epoch_seed, reshuffle_each_iteration=False)
-               .batch(batch_size))
-    if take_batches is not None:
-        batches = batches.take(take_batches)
-    return batches.skip(skip_batches).prefetch(tf.data.AUTOTUNE)
-
+def input_pipeline(data, batch_size, seed, epoch=0, start=0, stop=None):
+    """One epoch: images [start, stop) of the (seed, epoch) permutation, batched (temporary)."""
+    images, labels = _ARRAYS[id(data)]
+    order = tf.random.experimental.stateless_shuffle(tf.range(data.num_examples), seed=[seed, epoch])
+    order = order[start:stop]
+    return (tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+            .map(lambda i: ((tf.cast(tf.gather(images, i), tf.float32) - 127.5) / 127.5, tf.gather(labels, i)))
+            .prefetch(tf.data.AUTOTUNE))

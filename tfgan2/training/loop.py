@@ -1,0 +1,268 @@
+"""`Trainer`: runs epochs of `step.TrainStep` over a dataset, with exact resume from the run
+folder's checkpoints, Keras callbacks, progress, and the outputs of `outputs.RunOutputs`.
+
+    trainer = tfgan2.Trainer(gan, 'runs/mine')
+    trainer.fit(data, epochs=10)            # until 10 epochs are complete; run again to resume
+    trainer.fit(data, additional_epochs=5)  # 5 more than are complete
+"""
+
+import contextlib
+import logging
+import signal
+import sys
+import threading
+import time
+
+import keras
+import tensorflow as tf
+
+from tfgan2 import artifacts
+from tfgan2 import data as data_lib
+from tfgan2 import run as run_lib
+from tfgan2.training import outputs as outputs_lib
+from tfgan2.training.config import TrainConfig
+from tfgan2.training.state import TrainState
+from tfgan2.training.step import TrainStep
+
+logger = logging.getLogger(__name__)
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or infinite; the step was not applied and nothing was saved after it."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training was stopped by Ctrl-C or SIGTERM after saving a checkpoint of the last step."""
+
+
+class Trainer:
+    """Trains `gan` in the run folder `model_dir` (local, gs:// or ram://).
+
+    The folder keeps the run's record (gan.json), checkpoints and outputs (see `tfgan2.run`);
+    a later `fit`, in this process or another, continues from its newest readable checkpoint
+    and ends with the weights an uninterrupted run would have. With a `tf.distribute`
+    strategy, build the GAN in its scope and pass it here; only the chief writes files."""
+
+    def __init__(self, gan, model_dir, config=None, strategy=None):
+        self.gan, self.run, self.config = gan, run_lib.RunDir(model_dir), config or TrainConfig()
+        self.strategy = strategy or tf.distribute.get_strategy()
+        variable = gan.generator.variables[0]
+        if not self.strategy.extended.variable_created_in_scope(getattr(variable, 'value', variable)):
+            raise ValueError(f'The GAN was built outside the scope of {type(self.strategy).__name__}; '
+                             f'build it inside `with strategy.scope():` and pass that strategy.')
+        with self.strategy.scope():
+            self.state = TrainState(gan, self.config)
+        self.step_function = TrainStep(gan, self.state, self.strategy, self.config)
+        self.is_chief = self.strategy.extended.should_checkpoint
+        self._synced_with_run = False  # whether the state was restored from (or started in) the folder
+        self._lock = None
+
+    @property
+    def epoch(self):
+        """Epochs completed."""
+        return int(self.state.epoch.numpy())
+
+    @property
+    def step(self):
+        """Updates applied."""
+        return int(self.state.step.numpy())
+
+    @property
+    def history(self):
+        """The run's per-epoch records so far (history.csv), one dict per epoch."""
+        return [row for row in artifacts.read_history(self.run.history_path) if row['epoch'] <= self.epoch]
+
+    def fit(self, data, epochs=None, *, additional_epochs=None, callbacks=None):
+        """Trains on `data` (a `tfgan2.data.ImageData`) until `epochs` epochs are complete, or
+        for `additional_epochs` more than are complete; returns a `keras.callbacks.History` of
+        the epochs trained in this call. `callbacks` are `keras.callbacks.Callback`s: epoch logs
+        hold the epoch's mean losses (as history.csv), and setting `model.stop_training` stops
+        after the current step, saving a checkpoint."""
+        if (epochs is None) == (additional_epochs is None):
+            raise ValueError('Pass either epochs (train until that many are complete) or '
+                             'additional_epochs (train that many more).')
+        epoch_examples = self._epoch_examples(data)
+        with self._run_folder(data) as outputs:
+            target = epochs if epochs is not None else self.epoch + additional_epochs
+            history = keras.callbacks.History()
+            if target <= self.epoch:
+                logger.warning('%s has already completed %d epochs, so epochs=%d trains nothing; pass '
+                               'a larger epochs, or additional_epochs.', self.run, self.epoch, target)
+            self._train(data, target, epoch_examples, keras.callbacks.CallbackList(
+                [history, *(callbacks or [])], model=self.gan, epochs=target), outputs)
+        return history
+
+    @contextlib.contextmanager
+    def _run_folder(self, data):
+        """Locks the folder (chief), checks or writes its record, restores the state once, and
+        yields the outputs writer (None on other workers)."""
+        self._lock = self.run.lock().acquire() if self.is_chief else None
+        outputs = None
+        try:
+            record = {**run_lib.gan_record(self.gan), 'data': run_lib.data_record(data)}
+            if self.run.has_record():
+                self.run.check_record(record)
+            elif self.is_chief:
+                self.run.write_record(record)
+            if not self._synced_with_run:
+                self._restore(data)
+            if self.is_chief:
+                outputs = outputs_lib.RunOutputs(self.gan, self.run, self.state.preview_noise)
+            yield outputs
+        finally:
+            if outputs:
+                outputs.close()
+            self.state.discard_worker_files()
+            if self._lock:
+                self._lock.release()
+                self._lock = None
+
+    def _restore(self, data):
+        restored = self.state.restore(self.run)
+        if not restored and artifacts.read_history(self.run.history_path):
+            raise run_lib.CheckpointError(
+                f'{self.run} holds outputs of a run but no checkpoint, so it cannot be continued '
+                f'exactly; move the folder away, or train in a new folder.')
+        self._synced_with_run = True
+        state = (f'resumed from {restored} at epoch {self.epoch}, step {self.step}' if restored
+                 else 'starting fresh')
+        logger.info('%s on %s (%s): %d images %s, %d classes; %s; %s.', self.gan.kind, data.name,
+                     data.source, data.num_examples, 'x'.join(map(str, data.image_shape)),
+                     data.num_classes, self._describe_setup(), state)
+
+    def _describe_setup(self):
+        """How the steps run: global batch and replicas, precision, XLA, steps per call."""
+        config, replicas = self.config, self.strategy.num_replicas_in_sync
+        parts = [f'batch {config.batch_size}']
+        if replicas > 1:
+            low, high = config.batch_size // replicas, -(-config.batch_size // replicas)
+            per_replica = f'{low}' if low == high else f'{low}-{high}'
+            parts = [f'global batch {config.batch_size} = {replicas} replicas x {per_replica} '
+                     f'({type(self.strategy).__name__})']
+        policy = self.gan.generator.dtype_policy.name
+        if policy != 'float32':
+            parts.append(policy)
+        if config.jit_compile:
+            parts.append('XLA')
+        if config.steps_per_execution > 1:
+            parts.append(f'{config.steps_per_execution} steps per call')
+        return ', '.join(parts)
+
+    def _epoch_examples(self, data):
+        """How many images an epoch trains on: all of them, or `steps_per_epoch` batches."""
+        cap = self.config.steps_per_epoch
+        examples = min(data.num_examples, cap * self.config.batch_size) if cap else data.num_examples
+        last_batch = examples - (-(-examples // self.config.batch_size) - 1) * self.config.batch_size
+        replicas = self.strategy.num_replicas_in_sync
+        if last_batch < replicas:
+            raise ValueError(f'The last batch of an epoch holds {last_batch} image(s), too few to feed '
+                             f'{replicas} replicas. Use a batch_size of at least {replicas} that leaves a '
+                             f'last batch (images % batch size) of 0 or at least {replicas}, or a '
+                             f'steps_per_epoch below {-(-data.num_examples // self.config.batch_size)}.')
+        return examples
+
+    def _train(self, data, target, epoch_examples, callbacks, outputs):
+        self.gan.stop_training = False
+        callbacks.on_train_begin()
+        with _stop_requests() as stop_requested:
+            while self.epoch < target and not self.gan.stop_training:
+                callbacks.on_epoch_begin(self.epoch)
+                images_per_second = self._run_epoch(data, target, epoch_examples, callbacks, outputs,
+                                                    stop_requested)
+                if images_per_second is not None:
+                    self._end_epoch(images_per_second, callbacks, outputs)
+        callbacks.on_train_end()
+
+    def _run_epoch(self, data, target, epoch_examples, callbacks, outputs, stop_requested):
+        """Trains the rest of the current epoch; returns its images per second, or None when it
+        was stopped before its end."""
+        config, progress = self.config, self.state.progress
+        start, epoch = progress.examples, self.epoch
+        remaining = max(epoch_examples - start, 0)
+        steps = -(-remaining // config.batch_size)
+        batches = data_lib.input_pipeline(data, config.batch_size, config.seed, epoch, start=start,
+                                          stop=epoch_examples)
+        progbar = _ProgressBar(epoch, target, progress.steps + steps) if config.verbose else None
+        done, began = 0, time.perf_counter()
+        for sums, metrics, ran, applied in self.step_function.run(self.step_function.distribute(batches), steps):
+            if not bool(applied):
+                raise NonFiniteLossError(
+                    f'Non-finite loss at step {self.step + 1} ({_floats(metrics)}); stopped without '
+                    f'applying it. The last good checkpoint is {next(iter(self.run.checkpoints()), None)}. '
+                    f'Lower the learning rates (g_learning_rate, d_learning_rate) and train again to resume.')
+            done += ran
+            progress.add(_floats(sums), ran, min(done * config.batch_size, remaining) - (progress.examples - start))
+            rate = (progress.examples - start) / (time.perf_counter() - began)
+            callbacks.on_train_batch_end(progress.steps - 1, _floats(metrics))
+            if outputs and self.step // config.log_every > (self.step - ran) // config.log_every:
+                outputs.log_step(self.step, _floats(metrics), rate)
+            if progbar:
+                progbar.update(progress.steps, [*progress.means().items(), ('img/s', rate)])
+            if stop_requested() or self.gan.stop_training:
+                self._save()
+                if stop_requested():
+                    raise TrainingInterrupted(f'Interrupted at step {self.step}; saved a checkpoint. Train '
+                                              f'again with the same settings to resume.')
+                return None
+            if self.step % config.checkpoint_every == 0 and progress.examples < epoch_examples:
+                self._save()
+        return (progress.examples - start) / max(time.perf_counter() - began, 1e-9)
+
+    def _end_epoch(self, images_per_second, callbacks, outputs):
+        """Counts the epoch, passes its means to the callbacks, writes its outputs, saves."""
+        progress = self.state.progress
+        logs = {**progress.means(), 'images_per_second': images_per_second}
+        self.state.epoch.assign_add(1)
+        progress.reset()
+        callbacks.on_epoch_end(self.epoch - 1, logs)
+        if outputs:
+            history = [*self.history[:self.epoch - 1], {'epoch': self.epoch, 'step': self.step, **logs}]
+            outputs.write_epoch(history, self.step)
+        self._save()
+
+    def _save(self):
+        self.state.save(self.run, self.is_chief)
+        if self._lock:
+            self._lock.refresh()
+
+
+class _ProgressBar:
+    """A Keras progress bar showing the epoch's running means, as history.csv will hold them:
+    a live bar on terminals, one line per epoch in logs."""
+
+    def __init__(self, epoch, target, steps):
+        print(f'Epoch {epoch + 1}/{target}')
+        self.steps, self.bar = steps, None
+
+    def update(self, step, values):
+        if self.bar is None:  # Every value shown is already a mean: none is averaged again.
+            self.bar = keras.utils.Progbar(self.steps, verbose=1 if sys.stdout.isatty() else 2,
+                                           stateful_metrics=[key for key, _ in values])
+        self.bar.update(step, values)
+
+
+def _floats(metrics):
+    return {key: float(value) for key, value in metrics.items()}
+
+
+@contextlib.contextmanager
+def _stop_requests():
+    """Within the block, Ctrl-C (SIGINT) and SIGTERM only set a flag, which the loop checks
+    between steps to save and stop; a second signal stops at once. Yields the flag's getter."""
+    requested = []
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False  # Signal handlers can only be set in the main thread.
+        return
+
+    def handle(signum, frame):
+        if requested:
+            raise KeyboardInterrupt
+        requested.append(signum)
+        logger.warning('Stopping after the current step (again to stop at once).')
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield lambda: bool(requested)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
