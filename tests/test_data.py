@@ -206,7 +206,7 @@ def test_split_folders(tmp_path):
     assert (train.num_examples, test.num_examples) == (6, 3)
     assert train.name == test.name == 'shapes' and test.source.endswith('shapes/test')
     assert data.load(str(tmp_path / 'shapes' / 'train')).name == 'shapes'
-    with pytest.raises(ValueError, match="no 'validation'; pass split="):
+    with pytest.raises(ValueError, match="no 'validation' one; add .*shapes/validation"):
         data.load(str(tmp_path / 'shapes'), split='validation')
 
 
@@ -368,3 +368,18 @@ def test_pipeline_scales_to_minus_one_one():
     images, labels = next(iter(data.input_pipeline(black_and_white, 2, seed=0)))
     assert images.dtype == tf.float32 and labels.dtype == tf.int32
     assert sorted(images.numpy().ravel()) == [-1.0, 1.0] and list(labels.numpy()) == [-1, -1]
+
+
+# Command-line flags
+
+def test_load_from_flags(idx_dir):
+    from absl import flags
+    from absl.testing import flagsaver
+    from tfgan2.cli import data_flags
+    flags.FLAGS.mark_as_parsed()
+    with flagsaver.flagsaver(data=idx_dir, image_size='32x24'):
+        test = data_flags.load_from_flags(split='test')
+        assert test.image_shape == (32, 24, 1) and test.num_examples == 50
+        flags.FLAGS['dataset'].present = 1
+        with pytest.raises(ValueError, match='both name the images; pass one of them'):
+            data_flags.load_from_flags()

@@ -22,13 +22,13 @@ import tensorflow as tf
 from tfgan2.data.arrays import from_arrays, from_file
 from tfgan2.data.datasets import from_dataset
 from tfgan2.data.folders import IMAGE_EXTENSIONS, from_directory
-from tfgan2.data.idx import CLASS_NAMES, DEBIAN_DATA_DIRS, IDX_FILES, from_idx, is_idx_folder, read_idx
+from tfgan2.data.idx import DEBIAN_DATA_DIRS, IDX_FILES, from_idx, is_idx_folder, read_idx
 from tfgan2.data.image_data import (DEFAULT_MEMORY_BUDGET_MB, DataUnavailableError, ImageData,
                                     absolute_path, note_whole_source_for)
 from tfgan2.data.pipeline import DEFAULT_SHUFFLE_BUFFER, input_pipeline
 from tfgan2.data.tfds_source import from_tfds
 
-__all__ = ['CLASS_NAMES', 'DEBIAN_DATA_DIRS', 'DEFAULT_MEMORY_BUDGET_MB', 'DEFAULT_SHUFFLE_BUFFER',
+__all__ = ['DEBIAN_DATA_DIRS', 'DEFAULT_MEMORY_BUDGET_MB', 'DEFAULT_SHUFFLE_BUFFER',
            'DataUnavailableError', 'IDX_FILES', 'IMAGE_EXTENSIONS', 'ImageData', 'from_arrays',
            'from_dataset', 'from_directory', 'from_file', 'from_idx', 'from_tfds', 'input_pipeline',
            'load', 'read_idx']
@@ -64,5 +64,5 @@ def _from_dataset_name(name, split, image_size, memory_budget_mb):
     """A named dataset from Debian's package when it is installed (offline, fast), else TFDS."""
     debian_dir = DEBIAN_DATA_DIRS.get(name)
     if debian_dir and tf.io.gfile.isdir(debian_dir):
-        return from_idx(debian_dir, split, image_size, name=name, class_names=CLASS_NAMES[name])
+        return from_idx(debian_dir, split, image_size)
     return from_tfds(name, split, image_size, memory_budget_mb)

@@ -49,8 +49,8 @@ def _split_folder(path, split):
     chosen = os.path.join(path, split)
     if not tf.io.gfile.isdir(chosen):
         splits = sorted(entry.rstrip('/') for entry in tf.io.gfile.listdir(path))
-        raise ValueError(f'{path} has split folders ({", ".join(splits)}) but no {split!r}; pass '
-                         f'split= one of them.')
+        raise ValueError(f'{path} has split folders ({", ".join(splits)}) but no {split!r} one; add '
+                         f'{chosen}, or pass one split folder to use it for every split.')
     return chosen
 
 

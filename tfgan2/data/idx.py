@@ -51,9 +51,12 @@ def is_idx_folder(path):
 
 def from_idx(path, split='train', image_size=None, name=None, class_names=None):
     """ImageData from a folder of MNIST-format IDX files (train-images-idx3-ubyte[.gz],
-    train-labels-idx1-ubyte[.gz], and t10k-... for split='test'); classes are '0'..'K-1' unless
-    class_names are given."""
+    train-labels-idx1-ubyte[.gz], and t10k-... for split='test'). Debian's folders give their
+    dataset's name and class names; others are named after the folder, with classes '0'..'K-1'."""
     path = absolute_path(path)
+    debian_name = next((known for known, folder in DEBIAN_DATA_DIRS.items() if folder == path), None)
+    name = name or debian_name or name_from_path(path)
+    class_names = class_names or CLASS_NAMES.get(debian_name)
     if split not in IDX_FILES:
         raise ValueError(f'split={split!r}: IDX folders hold the splits {", ".join(IDX_FILES)}.')
     if not tf.io.gfile.isdir(path):
@@ -67,8 +70,7 @@ def from_idx(path, split='train', image_size=None, name=None, class_names=None):
     if labels.ndim != 1 or len(labels) != len(images):
         raise ValueError(f'{image_file} has {len(images)} images but {label_file} has labels of '
                          f'shape {labels.shape}; use image and label files of the same release.')
-    return arrays_data(images, labels, class_names, name or name_from_path(path), f'idx:{path}',
-                       image_size)
+    return arrays_data(images, labels, class_names, name, f'idx:{path}', image_size)
 
 
 def _idx_file(folder, stem):
