@@ -24,7 +24,7 @@ from tfgan2.data.datasets import from_dataset
 from tfgan2.data.folders import IMAGE_EXTENSIONS, from_directory
 from tfgan2.data.idx import DEBIAN_DATA_DIRS, IDX_FILES, from_idx, is_idx_folder, read_idx
 from tfgan2.data.image_data import (DEFAULT_MEMORY_BUDGET_MB, DataUnavailableError, ImageData,
-                                    absolute_path, note_whole_source_for)
+                                    absolute_path, log_whole_source_used)
 from tfgan2.data.pipeline import DEFAULT_SHUFFLE_BUFFER, input_pipeline
 from tfgan2.data.tfds_source import from_tfds
 
@@ -40,10 +40,10 @@ def load(source, *, split='train', image_size=None, memory_budget_mb=DEFAULT_MEM
     (images, labels) pair, or a `tf.data.Dataset`. image_size (64, (64, 48) or '64x48') resizes
     and centre-crops every image; data over memory_budget_mb is read from its source each epoch."""
     if isinstance(source, tf.data.Dataset):
-        note_whole_source_for('the dataset', split)
+        log_whole_source_used('the dataset', split)
         return from_dataset(source, image_size=image_size, memory_budget_mb=memory_budget_mb)
     if isinstance(source, (np.ndarray, tf.Tensor, tuple)):
-        note_whole_source_for('the arrays', split)
+        log_whole_source_used('the arrays', split)
         return from_arrays(*(source if isinstance(source, tuple) else (source,)), image_size=image_size)
     text = os.fspath(source)
     if text.startswith('tfds:'):

@@ -132,7 +132,7 @@ def _read_once(elements, memory_budget_mb, source):
             size += images.shape.num_elements()
             if size <= budget:
                 chunks.append(images.numpy())
-    except tf.errors.InvalidArgumentError as error:
+    except tf.errors.OpError as error:
         ours = re.search(r'assertion failed: \[(.*?)\] \[Condition', error.message)
         raise ValueError(ours.group(1) if ours else
                          f'{source}: cannot be read: {error.message.splitlines()[0]}') from None

@@ -10,7 +10,7 @@ import tensorflow as tf
 from tfgan2.data.arrays import arrays_data
 from tfgan2.data.convert import image_size_pair, kept_channels, resize_and_crop
 from tfgan2.data.image_data import (DEFAULT_MEMORY_BUDGET_MB, ImageData, absolute_path, name_from_path,
-                                    note_whole_source_for)
+                                    log_whole_source_used)
 from tfgan2.data.labels import checked_labels
 
 IMAGE_EXTENSIONS = ('.bmp', '.gif', '.jpeg', '.jpg', '.png')  # those Keras reads from folders
@@ -42,9 +42,9 @@ def from_directory(path, split='train', image_size=None, memory_budget_mb=DEFAUL
 def _split_folder(path, split):
     """path/split when `path` holds split folders (it has a `train` subfolder), else `path`."""
     if not tf.io.gfile.isdir(path):
-        raise ValueError(f'{path} is not a readable folder.')
+        raise ValueError(f'{path} is not a readable folder; pass a folder of images.')
     if not tf.io.gfile.isdir(os.path.join(path, 'train')):
-        note_whole_source_for(path, split)
+        log_whole_source_used(path, split)
         return path
     chosen = os.path.join(path, split)
     if not tf.io.gfile.isdir(chosen):
@@ -58,8 +58,9 @@ def _list_images(path):
     """(paths, labels, class_names): one label per class subfolder, in sorted-name order; a flat
     folder gives labels and class_names None."""
     entries = [entry.rstrip('/') for entry in tf.io.gfile.listdir(path) if not entry.startswith('.')]
-    folders = sorted(entry for entry in entries if tf.io.gfile.isdir(os.path.join(path, entry)))
     loose = sorted(os.path.join(path, entry) for entry in entries if _is_image(entry))
+    folders = sorted(entry for entry in entries  # One isdir per non-image entry: cheap on gs://.
+                     if not _is_image(entry) and tf.io.gfile.isdir(os.path.join(path, entry)))
     if not folders:
         if not loose:
             raise ValueError(f'{path} has no images ({", ".join(IMAGE_EXTENSIONS)}); pass a folder '

@@ -73,7 +73,7 @@ def absolute_path(path):
     return path if '://' in path else os.path.abspath(os.path.expanduser(path))
 
 
-def note_whole_source_for(source, split):
+def log_whole_source_used(source, split):
     if split != 'train':
         logging.info('%s has no %r split of its own: using all of it.', source, split)
 
