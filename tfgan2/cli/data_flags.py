@@ -1,13 +1,32 @@
-"""Data flags (temporary stand-in until the own-data work lands)."""
+"""Flags that say which images tfgan2-train and tfgan2-evaluate read; a command lists them in its
+--help with `flags.adopt_module_key_flags(data_flags)`. TensorFlow is imported only on loading."""
 
 from absl import flags
 
-flags.DEFINE_string('dataset', 'fashion_mnist', 'TFDS name.')
-flags.DEFINE_string('data', None, 'Folder of MNIST-format IDX files.')
-
 FLAGS = flags.FLAGS
+
+flags.DEFINE_string('dataset', 'fashion_mnist',
+                    'A TFDS dataset name (mnist, cifar10, celeb_a, tf_flowers, ...: '
+                    'tensorflow.org/datasets/catalog). fashion_mnist is read offline from Debian\'s '
+                    'dataset-fashion-mnist package when it is installed.')
+flags.DEFINE_string('data', None,
+                    'Your own images instead of --dataset: a folder of images (class subfolders give '
+                    'labels, a flat folder is unlabeled, train/ and test/ subfolders are splits), an '
+                    '.npz/.npy file of arrays, or a folder of MNIST-format IDX files. Local or gs://.')
+flags.DEFINE_string('image_size', None,
+                    'Resize and centre-crop every image to this size: 64 (square) or HxW such as 64x48. '
+                    'Needed for datasets whose images vary in size.')
+flags.DEFINE_integer('memory_budget_mb', 2048,
+                     'Images up to this many MB (as 8-bit pixels) are held in memory; a larger folder is '
+                     'read file by file each epoch, a larger TFDS dataset streams.', lower_bound=0)
 
 
 def load_from_flags(split='train'):
-    from tfgan2 import data
-    return data.load_dataset(FLAGS.dataset, FLAGS.data, split)
+    """The ImageData that --data or --dataset name, for `split`, sized by --image_size."""
+    from tfgan2 import data  # Imported here: it loads TensorFlow.
+    if FLAGS.data and FLAGS['dataset'].present:
+        raise ValueError(f'--data={FLAGS.data} and --dataset={FLAGS.dataset} both name the images; '
+                         f'pass one of them.')
+    source = FLAGS.data or f'tfds:{FLAGS.dataset}'
+    return data.load(source, split=split, image_size=FLAGS.image_size,
+                     memory_budget_mb=FLAGS.memory_budget_mb)

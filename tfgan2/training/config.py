@@ -22,6 +22,9 @@ class TrainConfig:
                                       'previews, evaluation and exports use; 0: the trained weights.')
     seed: int = _setting(0, 'Seed of the noise, the data order and the preview grids.')
     steps_per_epoch: int | None = _setting(None, 'Cap on the steps of an epoch (default: the whole data).')
+    shuffle_buffer: int = _setting(10_000, 'Shuffle buffer (images) of data that streams because it does '
+                                           'not fit in memory; its order then also depends on '
+                                           'TensorFlow\'s global seed.')
     checkpoint_every: int = _setting(200, 'Steps between checkpoints; every epoch end saves too.')
     keep_checkpoints: int = _setting(3, 'How many checkpoints to keep.')
     log_every: int = _setting(20, 'Steps between TensorBoard scalars.')
@@ -40,6 +43,7 @@ class TrainConfig:
                   ('ema_decay', 0 <= self.ema_decay < 1, 'in [0, 1), e.g. 0.99 (0 uses the trained weights)'),
                   ('steps_per_epoch', self.steps_per_epoch is None or self.steps_per_epoch >= 1,
                    'at least 1, or None for the whole data'),
+                  ('shuffle_buffer', self.shuffle_buffer >= 1, 'at least 1'),
                   ('checkpoint_every', self.checkpoint_every >= 1, 'at least 1'),
                   ('keep_checkpoints', self.keep_checkpoints >= 1, 'at least 1'),
                   ('log_every', self.log_every >= 1, 'at least 1'),

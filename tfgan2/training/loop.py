@@ -181,7 +181,7 @@ class Trainer:
         remaining = max(epoch_examples - start, 0)
         steps = -(-remaining // config.batch_size)
         batches = data_lib.input_pipeline(data, config.batch_size, config.seed, epoch, start=start,
-                                          stop=epoch_examples)
+                                          stop=epoch_examples, shuffle_buffer=config.shuffle_buffer)
         progbar = _ProgressBar(epoch, target, progress.steps + steps) if config.verbose else None
         done, began = 0, time.perf_counter()
         for sums, metrics, ran, applied in self.step_function.run(self.step_function.distribute(batches), steps):

@@ -1,0 +1,94 @@
+"""`ImageData`, the record every source returns, and the in-memory form most sources build."""
+
+import dataclasses
+import logging
+import os
+import re
+from typing import Callable
+
+import tensorflow as tf
+
+logger = logging.getLogger(__name__)
+
+# Images up to this many MB (as uint8 pixels) are held in memory; larger data streams.
+DEFAULT_MEMORY_BUDGET_MB = 2048
+SPLIT_NAMES = ('train', 'test', 'validation', 'valid', 'val')
+
+_NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}')
+
+
+class DataUnavailableError(ValueError):
+    """The requested data is neither on this machine nor downloadable right now."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageData:
+    """Images (and labels) to train on or evaluate against, and what the models need to know.
+
+    `elements` is unbatched: (image uint8 [H, W, C], label int32 [], -1 when unlabeled).
+    `source` says where the images came from ('tfds:mnist', 'folder:/dir', ...), as a run
+    records it; `name` is a short validated identifier that cache keys may use. `gather` maps
+    int64 indices [K] to (images [K, H, W, C], labels [K]) for data that can be read in any
+    order (held in memory, or files); it is None for data that can only be streamed."""
+    name: str
+    source: str
+    elements: tf.data.Dataset
+    image_shape: tuple
+    num_examples: int
+    num_classes: int  # 0 when unlabeled
+    class_names: tuple | None  # None when unlabeled
+    gather: Callable | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    def __post_init__(self):
+        checked_name(self.name)
+
+    @property
+    def labeled(self):
+        return self.num_classes > 0
+
+
+def checked_name(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ValueError(f'name={name!r} cannot name data: use 1 to 64 letters, digits, "_", "." '
+                         f'or "-", starting with a letter or digit.')
+    return name
+
+
+def name_from(text):
+    """A valid name made from a dataset name or file stem: other characters become '_'."""
+    return re.sub(r'[^A-Za-z0-9_.-]', '_', text).lstrip('_.-')[:64] or 'data'
+
+
+def name_from_path(path):
+    """The name of the data at `path` (a folder, .npz or .npy): its file stem or folder name, or
+    the parent folder's name for a split (dir/train)."""
+    path = path.rstrip('/')
+    stem = re.sub(r'\.(npz|npy)$', '', os.path.basename(path), flags=re.IGNORECASE)
+    if stem in SPLIT_NAMES and os.path.basename(os.path.dirname(path)):
+        stem = os.path.basename(os.path.dirname(path))
+    return name_from(stem)
+
+
+def absolute_path(path):
+    """`path` as recorded in `source`: local paths made absolute, `scheme://` paths as given."""
+    path = os.fspath(path)
+    return path if '://' in path else os.path.abspath(os.path.expanduser(path))
+
+
+def log_whole_source_used(source, split):
+    if split != 'train':
+        logger.info('%s has no %r split of its own: using all of it.', source, split)
+
+
+def in_memory(images, labels, class_names, name, source):
+    """ImageData held as uint8 images [N, H, W, C] and int32 labels [N] on the host, which
+    `input_pipeline` shuffles by index."""
+    with tf.device('/CPU:0'):
+        images, labels = tf.convert_to_tensor(images), tf.convert_to_tensor(labels)
+
+    def gather(indices):
+        return tf.gather(images, indices), tf.gather(labels, indices)
+
+    return ImageData(name, source, tf.data.Dataset.from_tensor_slices((images, labels)),
+                     tuple(images.shape[1:]), int(images.shape[0]), len(class_names or ()),
+                     class_names, gather)

@@ -1,0 +1,39 @@
+"""Batches of one training epoch, in an order that depends only on (seed, epoch)."""
+
+import numpy as np
+import tensorflow as tf
+
+DEFAULT_SHUFFLE_BUFFER = 10_000
+
+
+def input_pipeline(data, batch_size, seed, epoch=0, start=0, stop=None,
+                   shuffle_buffer=DEFAULT_SHUFFLE_BUFFER):
+    """One epoch of `data` (an ImageData) as (images float32 [B, H, W, C] in [-1, 1], labels int32
+    [B]): the images at positions [start, stop) of the epoch's order, in batches (the last one
+    partial). An epoch of `stop` images resumed after `start` of them goes on with exactly the
+    images the uninterrupted one would have seen, whatever the batch size.
+
+    Data held in memory or read from files is shuffled by a stateless permutation of (seed,
+    epoch), so the order does not depend on TensorFlow's global seed, and skipped images are
+    never read. Streamed data (TFDS datasets or tf.data.Datasets too large for memory) is
+    shuffled through a buffer of shuffle_buffer images, whose order also depends on TensorFlow's
+    global seed (`tf.random.set_seed`), and skipped images are read and dropped."""
+    stop = data.num_examples if stop is None else min(stop, data.num_examples)
+    if batch_size < 1 or not 0 <= start <= stop:
+        raise ValueError(f'batch_size={batch_size}, start={start}, stop={stop}: pass batch_size >= 1 '
+                         f'and 0 <= start <= stop.')
+    key = np.random.SeedSequence([seed, epoch]).generate_state(2).astype(np.int64)
+    if data.gather is not None:
+        with tf.device('/CPU:0'):
+            order = tf.random.experimental.stateless_shuffle(
+                tf.range(data.num_examples, dtype=tf.int64), seed=key, alg='philox')[start:stop]
+        batches = (tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+                   .map(lambda indices: _scaled(*data.gather(indices)), tf.data.AUTOTUNE))
+    else:
+        batches = (data.elements.shuffle(shuffle_buffer, seed=int(key[0]), reshuffle_each_iteration=False)
+                   .take(stop).skip(start).batch(batch_size).map(_scaled, tf.data.AUTOTUNE))
+    return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def _scaled(images, labels):
+    return (tf.cast(images, tf.float32) - 127.5) / 127.5, labels
