@@ -1,7 +1,7 @@
 """The run directory: the one owner of where a training run keeps things and of its record.
 
     MODEL_DIR/gan.json          the record: which GAN (model and every hyperparameter) on which data
-    MODEL_DIR/checkpoints/      ckpt-<step>.index/.data-*: see `CHECKPOINT_OBJECTS`
+    MODEL_DIR/checkpoints/      ckpt-<step>.index/.data-*: the GAN and its training state
     MODEL_DIR/images/           epoch_NNNN.png, and <grid>/epoch_NNNN.png for extra grids
     MODEL_DIR/training.gif      the epoch grids in order
     MODEL_DIR/history.csv       per-epoch means and figures; losses.png plots them
@@ -24,8 +24,8 @@ logger = logging.getLogger(__name__)
 
 RECORD_FILE = 'gan.json'
 CHECKPOINT_PREFIX = 'ckpt'
-# The top-level objects of a checkpoint; the networks are what rebuilding a GAN restores.
-NETWORKS = ('generator', 'averaged_generator', 'discriminator')
+# The checkpoint entry of the GAN (networks and state of its own); rebuilding a GAN restores it.
+GAN_OBJECT = 'gan'
 NAME_PATTERN = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}')
 
 
@@ -146,7 +146,7 @@ class RunDir:
         """The GAN of this run with the networks of `checkpoint` (default: the newest readable
         one); the optimizers' state is left out."""
         gan = self.build_gan()
-        restore_newest({name: getattr(gan, name) for name in NETWORKS},
+        restore_newest({GAN_OBJECT: gan},
                        [checkpoint] if checkpoint else self.checkpoints(), self.path)
         return gan
 

@@ -119,6 +119,11 @@ class GAN(keras.Model):
         """Images from the trained generator, as the losses see them."""
         return self.generator(latent, training=training)
 
+    def begin_epoch(self, data, epoch, seed):
+        """Called by the trainer before the first step of each epoch (not when an interrupted
+        epoch resumes), with the training `data`: the place for state a GAN derives from the
+        data, such as clusters. Nothing by default."""
+
     def compute_losses(self, images, labels, sampler, training=True):
         """Returns a dict of float32 scalars: `g_loss` and `d_loss`, which train the two networks,
         plus any diagnostics (e.g. class losses on real and fake images) for logs and history."""

@@ -166,6 +166,8 @@ class Trainer:
         callbacks.on_train_begin()
         with _stop_requests() as stop_requested:
             while self.epoch < target and not self.gan.stop_training:
+                if self.state.progress.examples == 0:
+                    self.gan.begin_epoch(data, self.epoch, self.config.seed)
                 callbacks.on_epoch_begin(self.epoch)
                 images_per_second = self._run_epoch(data, target, epoch_examples, callbacks, outputs,
                                                     stop_requested)

@@ -1,6 +1,6 @@
 """Everything a checkpoint holds, and how it is saved and restored.
 
-A checkpoint holds the three networks, both optimizers (with the loss scale of a float16 run),
+A checkpoint holds the GAN (its three networks and any state of its own), both optimizers (with the loss scale of a float16 run),
 the step and epoch counters, the fixed preview noise, the random state of layers such as
 Dropout, and where the current epoch stands (`EpochProgress`), so a resumed run continues
 exactly where the saved one was. Checkpoints do not depend on the strategy or the precision.
@@ -80,15 +80,15 @@ class TrainState:
             tf.random.stateless_normal([gan.preview_noise_count, gan.noise_dim], [config.seed, 1]),
             trainable=False, name='preview_noise')
         self.progress = EpochProgress()
-        # Checkpoints keep the inner optimizers, so a run can resume in another precision.
-        self.objects = dict(
-            generator=gan.generator, averaged_generator=gan.averaged_generator,
-            discriminator=gan.discriminator,
-            g_optimizer=getattr(self.g_optimizer, 'inner_optimizer', self.g_optimizer),
-            d_optimizer=getattr(self.d_optimizer, 'inner_optimizer', self.d_optimizer),
-            step=self.step, epoch=self.epoch, preview_noise=self.preview_noise,
-            layer_seeds=seed_states(gan.generator) + seed_states(gan.discriminator),
-            epoch_progress=self.progress)
+        # The GAN as a whole (its networks and any state of its own, such as clusters), and the
+        # inner optimizers, so a run can resume in another precision.
+        self.objects = {
+            run_lib.GAN_OBJECT: gan,
+            'g_optimizer': getattr(self.g_optimizer, 'inner_optimizer', self.g_optimizer),
+            'd_optimizer': getattr(self.d_optimizer, 'inner_optimizer', self.d_optimizer),
+            'step': self.step, 'epoch': self.epoch, 'preview_noise': self.preview_noise,
+            'layer_seeds': seed_states(gan.generator) + seed_states(gan.discriminator),
+            'epoch_progress': self.progress}
         if loss_scaling:
             self.objects[LOSS_SCALE] = [v for optimizer in (self.g_optimizer, self.d_optimizer)
                                         for v in (optimizer.dynamic_scale, optimizer.step_counter)]
