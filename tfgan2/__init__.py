@@ -17,7 +17,7 @@ __version__ = '0.1.0'
 # Public name -> the module that defines it.
 _EXPORTS = {
     'build_gan': 'tfgan2.models', 'GAN': 'tfgan2.models', 'DCGAN': 'tfgan2.models', 'CGAN': 'tfgan2.models',
-    'ACGAN': 'tfgan2.models', 'InfoGAN': 'tfgan2.models',
+    'ACGAN': 'tfgan2.models', 'InfoGAN': 'tfgan2.models', 'SelfConditionedGAN': 'tfgan2.models',
     'Trainer': 'tfgan2.training.loop', 'TrainConfig': 'tfgan2.training.config',
     'NonFiniteLossError': 'tfgan2.training.loop', 'TrainingInterrupted': 'tfgan2.training.loop',
     'load_run': 'tfgan2.run', 'RunDir': 'tfgan2.run',

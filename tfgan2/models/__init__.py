@@ -8,8 +8,9 @@ from tfgan2.models.base import GAN
 from tfgan2.models.cgan import CGAN
 from tfgan2.models.dcgan import DCGAN
 from tfgan2.models.infogan import InfoGAN
+from tfgan2.models.selfcond import SelfConditionedGAN
 
-MODELS = {model.kind: model for model in (DCGAN, CGAN, ACGAN, InfoGAN)}
+MODELS = {model.kind: model for model in (DCGAN, CGAN, ACGAN, InfoGAN, SelfConditionedGAN)}
 
 # Constructor arguments that come from the data, not from the user.
 DATA_ARGUMENTS = ('image_shape', 'num_classes')

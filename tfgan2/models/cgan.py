@@ -32,6 +32,20 @@ def label_logit(class_logits, labels):
     return tf.gather(class_logits, labels, axis=1, batch_dims=1)[:, tf.newaxis]
 
 
+def projection_losses(discriminator, images, labels, fake, fake_labels, training):
+    """CGAN's losses of a projection `discriminator` on real `images` of `labels` and `fake`
+    images of `fake_labels`, with the class losses of its label scores as diagnostics."""
+    real = discriminator(images, training=training)
+    generated = discriminator(fake, training=training)
+    real_pair_logit = real['logit'] + label_logit(real['class_logits'], labels)
+    fake_pair_logit = generated['logit'] + label_logit(generated['class_logits'], fake_labels)
+    return {'g_loss': losses.generator_loss(fake_pair_logit),
+            'd_loss': losses.discriminator_loss(real_pair_logit, fake_pair_logit),
+            # Diagnostics: how well the discriminator's label scores pick each image's label.
+            'real_class_loss': losses.class_loss(labels, real['class_logits']),
+            'fake_class_loss': losses.class_loss(fake_labels, generated['class_logits'])}
+
+
 class ConditionalGAN(base.GAN):
     """A GAN whose generator takes a class label: label sampling, one preview row per class.
 
@@ -103,13 +117,5 @@ class CGAN(ConditionalGAN):
 
     def compute_losses(self, images, labels, sampler, training=True):
         latent = self.fake_latent(sampler, labels)
-        fake = self.fake_images(latent, training)
-        real = self.discriminator(images, training=training)
-        generated = self.discriminator(fake, training=training)
-        real_pair_logit = real['logit'] + label_logit(real['class_logits'], labels)
-        fake_pair_logit = generated['logit'] + label_logit(generated['class_logits'], latent['label'])
-        return {'g_loss': losses.generator_loss(fake_pair_logit),
-                'd_loss': losses.discriminator_loss(real_pair_logit, fake_pair_logit),
-                # Diagnostics: how well the discriminator's label scores pick each image's label.
-                'real_class_loss': losses.class_loss(labels, real['class_logits']),
-                'fake_class_loss': losses.class_loss(latent['label'], generated['class_logits'])}
+        return projection_losses(self.discriminator, images, labels, self.fake_images(latent, training),
+                                 latent['label'], training)

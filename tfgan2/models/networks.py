@@ -4,13 +4,15 @@ The number of stages follows the image size, as in the DCGAN paper's 64x64 netwo
 generator projects its input to a small map (4x4 for 32, 64 or 128 px; 7x7 for 28 px) and
 doubles it once per stage; the discriminator halves the image once per stage. Widths are one
 per stage and default to halving towards the image (generator) and doubling away from it
-(discriminator). Labels and codes, where a GAN has them, are mixed into the noise; the
-discriminator adds a class head and a code head on the same features.
+(discriminator). Labels and codes, where a GAN has them, are mixed into the noise (a generator
+may also derive its label from the noise, `LabelFromNoise`); the discriminator adds a class head
+and a code head on the same features.
 """
 
 import typing
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers
 
@@ -75,17 +77,52 @@ class _RebuiltFromArguments(keras.Model):
         return cls(**config)
 
 
+def normal_cdf(x):
+    """The standard normal distribution's CDF: maps N(0, 1) draws to uniform ones."""
+    return 0.5 * tf.math.erfc(-x / np.sqrt(2.0))
+
+
+@keras.saving.register_keras_serializable(package='tfgan2')
+class LabelFromNoise(layers.Layer):
+    """noise [B, N] -> label int32 [B]: the normal CDF of noise[:, 0], uniform in (0, 1), looked
+    up in the labels' cumulative `shares` (a non-trainable weight), so labels come in proportion
+    to the shares and the same noise always gives the same label."""
+
+    def __init__(self, num_labels, **kwargs):
+        super().__init__(**{**kwargs, 'dtype': 'float32'})  # bfloat16 would blur the shares
+        self.num_labels = num_labels
+        self.shares = self.add_weight(shape=(num_labels,), initializer='ones', trainable=False, name='shares')
+        self.shares.assign(self.shares / num_labels)
+
+    def call(self, noise):
+        boundaries = tf.cumsum(self.shares)[:-1]
+        return tf.reduce_sum(tf.cast(normal_cdf(noise[:, 0])[:, tf.newaxis] >= boundaries, tf.int32), axis=1)
+
+    def noise_with_labels(self, noise, labels):
+        """`noise` with noise[:, 0] moved into the interval of `labels` at the same relative
+        place, so each row draws its label and keeps the rest of its noise."""
+        starts = tf.gather(tf.concat([[0.0], tf.cumsum(self.shares)[:-1]], 0), labels)
+        inside = 1e-3 + (1.0 - 2e-3) * normal_cdf(noise[:, 0])  # clear of the interval's ends
+        first = tf.math.ndtri(starts + inside * tf.gather(self.shares, labels))
+        return tf.concat([first[:, tf.newaxis], noise[:, 1:]], axis=1)
+
+    def get_config(self):
+        return {**super().get_config(), 'num_labels': self.num_labels}
+
+
 @keras.saving.register_keras_serializable(package='tfgan2')
 class Generator(_RebuiltFromArguments):
     """{'noise' [B, noise_dim], 'label' int32 [B] if num_classes, 'code' [B, code_dim] if
     code_dim} -> images [B, H, W, C] in [-1, 1].
 
     The code joins the noise; the label's learned embedding is multiplied into that vector
-    (`mixing='multiply'`, as in the Keras ACGAN example) or appended to it ('concat'). Widths
-    beyond one per stage add stride-1 layers on the smallest map, as the TF DCGAN tutorial has."""
+    (`mixing='multiply'`, as in the Keras ACGAN example) or appended to it ('concat'). With
+    `label_from_noise`, the label is not an input but derived from the noise (`LabelFromNoise`,
+    the layer `label_from_noise`). Widths beyond one per stage add stride-1 layers on the
+    smallest map, as the TF DCGAN tutorial has."""
 
     def __init__(self, image_shape, noise_dim=100, num_classes=0, code_dim=0, mixing='multiply',
-                 widths=None, kernel_size=4, **kwargs):
+                 widths=None, kernel_size=4, label_from_noise=False, **kwargs):
         if mixing not in MIXINGS:
             raise ValueError(f'mixing={mixing!r} is unknown; use one of {", ".join(MIXINGS)}.')
         image_shape = tuple(int(s) for s in image_shape)
@@ -97,13 +134,17 @@ class Generator(_RebuiltFromArguments):
             inputs['code'] = keras.Input((code_dim,), name='code')
             vector = layers.Concatenate()([vector, inputs['code']])
         if num_classes:
-            inputs['label'] = keras.Input((), dtype='int32', name='label')
+            if label_from_noise:
+                label = LabelFromNoise(num_classes, name='label_from_noise')(inputs['noise'])
+            else:
+                label = inputs['label'] = keras.Input((), dtype='int32', name='label')
             embedded = layers.Embedding(num_classes, noise_dim + code_dim,
-                                        embeddings_initializer='glorot_normal')(inputs['label'])
+                                        embeddings_initializer='glorot_normal')(label)
             vector = (layers.Multiply() if mixing == 'multiply' else layers.Concatenate())([vector, embedded])
         super().__init__(inputs, _upsample(vector, image_shape, widths, kernel_size), **kwargs)
         self.arguments = dict(image_shape=image_shape, noise_dim=noise_dim, num_classes=num_classes,
-                              code_dim=code_dim, mixing=mixing, widths=widths, kernel_size=kernel_size)
+                              code_dim=code_dim, mixing=mixing, widths=widths, kernel_size=kernel_size,
+                              label_from_noise=label_from_noise)
 
 
 def _upsample(vector, image_shape, widths, kernel_size):

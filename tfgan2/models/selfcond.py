@@ -1,0 +1,180 @@
+"""Self-conditioned GAN (Liu et al. 2020, "Diverse Image Generation via Self-Conditioned GANs"):
+an unconditional GAN that trains as a conditional one on clusters it finds in its training
+images, so it needs no labels.
+
+Before the first epoch and every `recluster_every` epochs, k-means groups a sample of training
+images by their features in a copy of the discriminator frozen at that moment (or by their
+downscaled pixels). Each real image is labelled with its nearest centroid, and CGAN's projection
+discriminator judges (image, cluster) pairs. The generator derives its cluster from its noise
+(`networks.LabelFromNoise`) in proportion to the clusters' sizes, so it takes noise only and the
+same noise always gives the same image. A new clustering starts from the means of the previous
+one's clusters and is matched to it, so a cluster keeps its number and the generator's
+conditioning its meaning. The centroids, the frozen copy and the cluster sizes are weights of the
+GAN: checkpoints and `keras.saving` carry them, and a resumed run continues with the same clusters.
+"""
+
+import logging
+import typing
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan2 import data as data_lib
+from tfgan2.models import base, cgan, clustering, networks
+
+logger = logging.getLogger(__name__)
+
+ClusterFeatures = typing.Literal['discriminator', 'pixels']
+CLUSTER_FEATURES = typing.get_args(ClusterFeatures)
+LABEL_LAYER = 'label_from_noise'
+PIXEL_FEATURE_SIZE = 8  # 'pixels' features: the image area-averaged to 8x8
+FEATURE_BATCH = 500  # images per forward pass when extracting features to cluster
+PREVIEW_ROWS = 10
+
+
+@keras.saving.register_keras_serializable(package='tfgan2')
+class SelfConditionedGAN(base.GAN):
+    """An unconditional GAN conditioned on clusters of its training images (see the module).
+
+    Its preview grid has one row per cluster (the 10 most populous, in cluster order, when there
+    are more), each drawn from the same fixed noise vectors moved into that cluster.
+
+    Hyperparameters:
+      clusters: number of clusters the training images are grouped into, the generator's
+        conditions (K).
+      cluster_features: what images are clustered by: 'discriminator' (the features of a copy
+        of the discriminator frozen at each clustering, as in the paper) or 'pixels' (the images
+        area-averaged to 8x8, fixed).
+      recluster_every: epochs between clusterings; the first is before epoch 0.
+      cluster_samples: training images clustered each time (the first of the epoch's order).
+      mixing: how the generator mixes the cluster's embedding into the noise: 'multiply' or 'concat'.
+    """
+
+    kind = 'selfcond'
+
+    def __init__(self, image_shape, noise_dim=100, generator_widths: networks.Widths = None,
+                 discriminator_widths: networks.Widths = None, kernel_size=4, dropout=0.3,
+                 mixing: networks.Mixing = 'multiply', clusters=20,
+                 cluster_features: ClusterFeatures = 'discriminator', recluster_every=1, cluster_samples=10_000):
+        _check(clusters, cluster_features, recluster_every, cluster_samples)
+        discriminator = networks.Discriminator(image_shape, discriminator_widths, kernel_size, dropout,
+                                               num_classes=clusters, name='discriminator')
+        super().__init__(
+            networks.Generator(image_shape, noise_dim, clusters, mixing=mixing, widths=generator_widths,
+                               kernel_size=kernel_size, label_from_noise=True, name='generator'),
+            discriminator)
+        self.mixing = mixing
+        self.clusters = clusters
+        self.cluster_features = cluster_features
+        self.recluster_every = recluster_every
+        self.cluster_samples = cluster_samples
+        self.cluster_discriminator = None
+        if cluster_features == 'discriminator':
+            self.cluster_discriminator = networks.Discriminator.from_config(
+                {**discriminator.get_config(), 'name': 'cluster_discriminator'})
+            self.cluster_discriminator.trainable = False
+        feature_size = (PIXEL_FEATURE_SIZE ** 2 * self.image_shape[2] if cluster_features == 'pixels'
+                        else discriminator.output['features'].shape[-1])
+        self.centroids = self.add_weight(shape=(clusters, feature_size), initializer='zeros',
+                                         trainable=False, name='cluster_centroids')
+
+    @property
+    def cluster_shares(self):
+        """Each cluster's share of the clustered images, as the generator draws clusters."""
+        return self.generator.get_layer(LABEL_LAYER).shares.numpy()
+
+    def clusters_of(self, images):
+        """Each image's cluster: its nearest centroid in the frozen features; [B, H, W, C] -> int32 [B]."""
+        features = self._features(images, self.cluster_discriminator)
+        distances = tf.reduce_sum(tf.square(self.centroids), axis=1) - 2.0 * tf.matmul(
+            features, self.centroids, transpose_b=True)
+        return tf.argmin(distances, axis=1, output_type=tf.int32)
+
+    def clusters_of_noise(self, noise):
+        """The cluster the generator draws from each noise vector; [B, noise_dim] -> int32 [B]."""
+        return self.generator.get_layer(LABEL_LAYER)(noise)
+
+    def _features(self, images, network):
+        """What clustering compares: `network`'s features of `images`, or their coarse pixels."""
+        if self.cluster_features == 'pixels':
+            pooled = tf.image.resize(images, [PIXEL_FEATURE_SIZE, PIXEL_FEATURE_SIZE], method='area')
+            return tf.reshape(pooled, [tf.shape(images)[0], -1])
+        return tf.cast(network(images, training=False)['features'], tf.float32)
+
+    def begin_epoch(self, data, epoch, seed):
+        """Clusters the first `cluster_samples` images of the epoch before epoch 0 and every
+        `recluster_every` epochs after it."""
+        if epoch % self.recluster_every:
+            return
+        if data.num_examples < self.clusters:
+            raise ValueError(f'clusters={self.clusters} is more than the {data.num_examples} training '
+                             f'images; use fewer clusters.')
+        batches = data_lib.input_pipeline(data, FEATURE_BATCH, seed, epoch, stop=self.cluster_samples)
+        self.cluster(batches, np.random.default_rng([seed, epoch]), warm_start=epoch > 0)
+
+    def cluster(self, batches, rng, warm_start):
+        """Clusters the images of `batches` ((images, labels) in [-1, 1]) with k-means, from
+        k-means++ seeds drawn with the NumPy generator `rng`, or with `warm_start` from the means
+        of the current clusters matched to them; then freezes the discriminator's current copy."""
+        previous, features = [], []
+        for images, _ in batches:
+            if warm_start:
+                previous.append(self.clusters_of(images).numpy())
+            features.append(self._features(images, self.discriminator).numpy())
+        features = np.concatenate(features)
+        if warm_start:
+            previous = np.concatenate(previous)
+            centroids, labels = clustering.kmeans(features, clustering.cluster_means(features, previous, self.clusters))
+            mapping = clustering.match_clusters(labels, previous, self.clusters)
+            centroids, labels = centroids[np.argsort(mapping)], mapping[labels]
+        else:
+            centroids, labels = clustering.kmeans(features, clustering.kmeans_plus_plus(features, self.clusters, rng))
+        self._set_clusters(centroids, np.bincount(labels, minlength=self.clusters) / len(labels))
+        logger.info('Clustered %d images into %d clusters of %.1f%% to %.1f%% of them%s.', len(labels),
+                    self.clusters, 100 * self.cluster_shares.min(), 100 * self.cluster_shares.max(),
+                    f'; {np.mean(labels == previous):.0%} kept their cluster' if warm_start else '')
+
+    def _set_clusters(self, centroids, shares):
+        self.centroids.assign(centroids)
+        for generator in (self.generator, self.averaged_generator):
+            generator.get_layer(LABEL_LAYER).shares.assign(shares)
+        if self.cluster_discriminator is not None:
+            for frozen, weight in zip(self.cluster_discriminator.weights, self.discriminator.weights):
+                frozen.assign(weight)
+
+    def compute_losses(self, images, labels, sampler, training=True):
+        del labels  # Unconditional: the clusters stand in for classes.
+        latent = self.sample_latent(sampler, tf.shape(images)[0])
+        return cgan.projection_losses(self.discriminator, images, self.clusters_of(images),
+                                      self.fake_images(latent, training),
+                                      self.clusters_of_noise(latent['noise']), training)
+
+    @property
+    def preview_noise_count(self):
+        return 10
+
+    def preview_clusters(self):
+        """The clusters the preview grid's rows show: all of them, or the PREVIEW_ROWS most
+        populous, in cluster order."""
+        return np.sort(np.argsort(-self.cluster_shares, kind='stable')[:PREVIEW_ROWS])
+
+    def preview_latents(self, noise):
+        """Row r draws the r-th of `preview_clusters` from every fixed noise vector."""
+        shown = self.preview_clusters()
+        clusters = tf.repeat(tf.constant(shown, tf.int32), tf.shape(noise)[0])
+        moved = self.generator.get_layer(LABEL_LAYER).noise_with_labels(tf.tile(noise, [len(shown), 1]), clusters)
+        return {'epoch': ({'noise': moved}, len(shown))}
+
+
+def _check(clusters, cluster_features, recluster_every, cluster_samples):
+    if clusters < 2:
+        raise ValueError(f'clusters={clusters}: self-conditioning needs at least 2 clusters.')
+    if cluster_features not in CLUSTER_FEATURES:
+        raise ValueError(f'cluster_features={cluster_features!r} is unknown; use one of '
+                         f'{", ".join(CLUSTER_FEATURES)}.')
+    if recluster_every < 1:
+        raise ValueError(f'recluster_every={recluster_every}: use at least 1 (epochs between clusterings).')
+    if cluster_samples < clusters:
+        raise ValueError(f'cluster_samples={cluster_samples} is fewer than clusters={clusters}; cluster '
+                         f'at least one image per cluster, better a hundred.')
