@@ -162,7 +162,8 @@ def restore_newest(objects, candidates, run_path, optional=()):
     problems = []
     for prefix in candidates:
         try:
-            saved = variable_owners(tf.train.load_checkpoint(prefix))
+            # Not tf.train.load_checkpoint: it takes a ram:// prefix for a folder.
+            saved = variable_owners(tf.compat.v1.train.NewCheckpointReader(prefix))
         except (tf.errors.OpError, ValueError) as e:
             problems.append(f'{prefix}: {_first_line(e)}')
             logger.warning('%s is unreadable (%s); trying the one before it.', prefix, _first_line(e))
@@ -170,7 +171,7 @@ def restore_newest(objects, candidates, run_path, optional=()):
         present = {name: value for name, value in objects.items() if name not in optional or name in saved}
         try:
             tf.train.Checkpoint(**present).read(prefix).expect_partial().assert_existing_objects_matched()
-        except tf.errors.OpError as e:
+        except (tf.errors.OpError, IndexError) as e:  # IndexError: a data file cut short
             problems.append(f'{prefix}: {_first_line(e)}')
             logger.warning('%s is damaged (%s); trying the one before it.', prefix, _first_line(e))
             continue
@@ -185,7 +186,7 @@ def restore_newest(objects, candidates, run_path, optional=()):
 
 
 def variable_owners(reader):
-    """The top-level names under which a checkpoint (a `tf.train.load_checkpoint` reader) saved
+    """The top-level names under which a checkpoint (a checkpoint reader) saved
     variables. A variable reachable from several objects is saved under one of them only, so
     this tells whether an object that alone holds its variables (the loss scale) was saved."""
     return {key.split('/')[0] for key in reader.get_variable_to_shape_map()}

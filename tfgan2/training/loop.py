@@ -169,23 +169,22 @@ class Trainer:
                 if self.state.progress.examples == 0:
                     self.gan.begin_epoch(data, self.epoch, self.config.seed)
                 callbacks.on_epoch_begin(self.epoch)
-                images_per_second = self._run_epoch(data, target, epoch_examples, callbacks, outputs,
-                                                    stop_requested)
-                if images_per_second is not None:
-                    self._end_epoch(images_per_second, callbacks, outputs)
+                if self._run_epoch(data, target, epoch_examples, callbacks, outputs, stop_requested):
+                    self._end_epoch(callbacks, outputs)
         callbacks.on_train_end()
 
     def _run_epoch(self, data, target, epoch_examples, callbacks, outputs, stop_requested):
-        """Trains the rest of the current epoch; returns its images per second, or None when it
-        was stopped before its end."""
+        """Trains the rest of the current epoch; returns whether it reached its end."""
         config, progress = self.config, self.state.progress
         start, epoch = progress.examples, self.epoch
-        remaining = max(epoch_examples - start, 0)
+        if start >= epoch_examples:  # an epoch cut short by a smaller steps_per_epoch since
+            return True
+        remaining = epoch_examples - start
         steps = -(-remaining // config.batch_size)
         batches = data_lib.input_pipeline(data, config.batch_size, config.seed, epoch, start=start,
                                           stop=epoch_examples, shuffle_buffer=config.shuffle_buffer)
         progbar = _ProgressBar(epoch, target, progress.steps + steps) if config.verbose else None
-        done, began = 0, time.perf_counter()
+        done, last = 0, time.perf_counter()
         for sums, metrics, ran, applied in self.step_function.run(self.step_function.distribute(batches), steps):
             if not bool(applied):
                 raise NonFiniteLossError(
@@ -193,8 +192,10 @@ class Trainer:
                     f'applying it. The last good checkpoint is {next(iter(self.run.checkpoints()), None)}. '
                     f'Lower the learning rates (g_learning_rate, d_learning_rate) and train again to resume.')
             done += ran
-            progress.add(_floats(sums), ran, min(done * config.batch_size, remaining) - (progress.examples - start))
-            rate = (progress.examples - start) / (time.perf_counter() - began)
+            now = time.perf_counter()
+            progress.add(_floats(sums), ran, min(done * config.batch_size, remaining) - (progress.examples - start),
+                         now - last)
+            last, rate = now, progress.images_per_second()
             callbacks.on_train_batch_end(progress.steps - 1, _floats(metrics))
             if outputs and self.step // config.log_every > (self.step - ran) // config.log_every:
                 outputs.log_step(self.step, _floats(metrics), rate)
@@ -205,15 +206,15 @@ class Trainer:
                 if stop_requested():
                     raise TrainingInterrupted(f'Interrupted at step {self.step}; saved a checkpoint. Train '
                                               f'again with the same settings to resume.')
-                return None
+                return False
             if self.step % config.checkpoint_every == 0 and progress.examples < epoch_examples:
                 self._save()
-        return (progress.examples - start) / max(time.perf_counter() - began, 1e-9)
+        return True
 
-    def _end_epoch(self, images_per_second, callbacks, outputs):
+    def _end_epoch(self, callbacks, outputs):
         """Counts the epoch, passes its means to the callbacks, writes its outputs, saves."""
         progress = self.state.progress
-        logs = {**progress.means(), 'images_per_second': images_per_second}
+        logs = {**progress.means(), 'images_per_second': progress.images_per_second()}
         self.state.epoch.assign_add(1)
         progress.reset()
         callbacks.on_epoch_end(self.epoch - 1, logs)

@@ -23,31 +23,38 @@ LOSS_SCALE = 'loss_scale'
 
 
 class EpochProgress(tf.train.experimental.PythonState):
-    """Where the current epoch stands: how many images it has trained on, in how many steps,
-    and the sum of each metric over those steps. Saved with the checkpoint, so an interrupted
-    epoch resumes with the images it has not seen and its history row averages the whole epoch."""
+    """Where the current epoch stands: how many images it has trained on, in how many steps and
+    seconds, and the sum of each metric over those steps. Saved with the checkpoint, so an
+    interrupted epoch resumes with the images it has not seen and its history row covers the
+    whole epoch."""
 
     def __init__(self):
         self.reset()
 
     def reset(self):
-        self.examples, self.steps, self.sums = 0, 0, {}
+        self.examples, self.steps, self.seconds, self.sums = 0, 0, 0.0, {}
 
-    def add(self, sums, steps, examples):
+    def add(self, sums, steps, examples, seconds):
         for key, value in sums.items():
             self.sums[key] = self.sums.get(key, 0.0) + float(value)
         self.steps += steps
         self.examples += examples
+        self.seconds += seconds
 
     def means(self):
         return {key: total / max(self.steps, 1) for key, total in self.sums.items()}
 
+    def images_per_second(self):
+        return self.examples / max(self.seconds, 1e-9)
+
     def serialize(self):
-        return json.dumps({'examples': self.examples, 'steps': self.steps, 'sums': self.sums})
+        return json.dumps({'examples': self.examples, 'steps': self.steps, 'seconds': self.seconds,
+                           'sums': self.sums})
 
     def deserialize(self, string_value):
         saved = json.loads(string_value)
-        self.examples, self.steps, self.sums = saved['examples'], saved['steps'], saved['sums']
+        self.examples, self.steps, self.seconds, self.sums = (
+            saved['examples'], saved['steps'], saved['seconds'], saved['sums'])
 
 
 def seed_states(model):
