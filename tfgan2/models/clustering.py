@@ -3,6 +3,7 @@
 import numpy as np
 
 MAX_ITERATIONS = 50
+CONVERGED = 0.01  # k-means stops when under this fraction of the rows change cluster
 
 
 def squared_distances(features, centroids):
@@ -13,20 +14,21 @@ def squared_distances(features, centroids):
 
 def nearest(features, centroids):
     """The index of each row's nearest centroid."""
-    return np.argmin(squared_distances(features, centroids), axis=1)
+    return np.argmin(np.sum(centroids ** 2, axis=1) - 2.0 * features @ centroids.T, axis=1)
 
 
 def kmeans_plus_plus(features, k, rng):
     """k initial centroids (Arthur & Vassilvitskii 2007): a random row, then rows drawn in
     proportion to their squared distance to the nearest centroid chosen so far."""
+    norms = np.sum(features ** 2, axis=1)
     chosen = [int(rng.integers(len(features)))]
-    closest = squared_distances(features, features[chosen])[:, 0]
+    closest = np.full(len(features), np.inf)
     for _ in range(k - 1):
+        latest = chosen[-1]
+        closest = np.minimum(closest, norms - 2.0 * features @ features[latest] + norms[latest])
         weights = np.maximum(closest, 0.0).astype(np.float64)
-        index = int(rng.choice(len(features), p=weights / weights.sum()) if weights.sum() > 0
-                    else rng.integers(len(features)))
-        chosen.append(index)
-        closest = np.minimum(closest, squared_distances(features, features[[index]])[:, 0])
+        chosen.append(int(rng.choice(len(features), p=weights / weights.sum()) if weights.sum() > 0
+                          else rng.integers(len(features))))
     return features[chosen]
 
 
@@ -44,15 +46,16 @@ def cluster_means(features, labels, k):
 
 
 def kmeans(features, centroids):
-    """Lloyd's iterations from `centroids` until no row changes cluster (or MAX_ITERATIONS):
-    (centroids, labels)."""
+    """Lloyd's iterations from `centroids` until almost no row changes cluster (CONVERGED), at
+    most MAX_ITERATIONS: (centroids, labels)."""
     labels = nearest(features, centroids)
     for _ in range(MAX_ITERATIONS):
         centroids = cluster_means(features, labels, len(centroids))
         updated = nearest(features, centroids)
-        if np.array_equal(updated, labels):
-            break
+        changed = np.mean(updated != labels)
         labels = updated
+        if changed < CONVERGED:
+            break
     return centroids, labels
 
 

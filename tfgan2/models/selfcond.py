@@ -56,7 +56,7 @@ class SelfConditionedGAN(base.GAN):
     def __init__(self, image_shape, noise_dim=100, generator_widths: networks.Widths = None,
                  discriminator_widths: networks.Widths = None, kernel_size=4, dropout=0.3,
                  mixing: networks.Mixing = 'multiply', clusters=20,
-                 cluster_features: ClusterFeatures = 'discriminator', recluster_every=1, cluster_samples=10_000):
+                 cluster_features: ClusterFeatures = 'discriminator', recluster_every=1, cluster_samples=5000):
         _check(clusters, cluster_features, recluster_every, cluster_samples)
         discriminator = networks.Discriminator(image_shape, discriminator_widths, kernel_size, dropout,
                                                num_classes=clusters, name='discriminator')
