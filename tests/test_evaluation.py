@@ -56,6 +56,50 @@ def test_classifier_score_is_one_for_constant_and_k_for_uniform_confident_predic
     assert metrics.classifier_score(confident_two_classes) == pytest.approx(2.0, rel=1e-6)
 
 
+def test_classifier_score_splits_into_coverage_minus_ambiguity():
+    confident_uniform = 50.0 * np.eye(4)[np.arange(400) % 4]
+    assert metrics.classifier_score_parts(confident_uniform) == pytest.approx((np.log(4), 0), abs=1e-9)
+    undecided = np.zeros((100, 4))  # every image reads as every class alike
+    assert metrics.classifier_score_parts(undecided) == pytest.approx((np.log(4), np.log(4)))
+    one_class = 50.0 * np.eye(4)[np.zeros(100, int)]
+    assert metrics.classifier_score_parts(one_class) == pytest.approx((0, 0), abs=1e-9)
+    logits = np.random.default_rng(0).normal(scale=3, size=(500, 10))
+    coverage, ambiguity = metrics.classifier_score_parts(logits)
+    assert np.log(metrics.classifier_score(logits)) == pytest.approx(coverage - ambiguity)
+    assert 0 < ambiguity < coverage < np.log(10)
+
+
+def test_class_histogram_and_its_total_variation_distance():
+    shares = metrics.class_shares([0, 0, 1, 2], num_classes=4)
+    np.testing.assert_allclose(shares, [0.5, 0.25, 0.25, 0])
+    even = metrics.class_shares([0, 1, 2, 3], num_classes=4)
+    assert metrics.total_variation_distance(shares, even) == pytest.approx(0.25)
+    assert metrics.total_variation_distance(even, even) == 0
+    assert metrics.total_variation_distance([1, 0], [0, 1]) == pytest.approx(1)
+
+
+def test_kernel_distance_is_near_zero_for_one_distribution_and_grows_with_a_shift():
+    features = np.random.default_rng(0).normal(size=(800, 6))
+    same = metrics.kernel_distance(features, features, num_subsets=10, subset_size=200)
+    halves = metrics.kernel_distance(features[:400], features[400:], num_subsets=10, subset_size=200)
+    shifted = [metrics.kernel_distance(features[:400], features[400:] + shift, num_subsets=10,
+                                       subset_size=200) for shift in (0.5, 1.0, 2.0)]
+    assert abs(same) < 0.05 * shifted[0] and abs(halves) < 0.05 * shifted[0]
+    assert shifted[0] < shifted[1] < shifted[2]
+
+
+def test_kernel_distance_matches_the_unbiased_mmd_written_out():
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(5, 3)), rng.normal(loc=0.5, size=(5, 3))
+    k = lambda a, b: (a @ b / 3 + 1) ** 3  # noqa: E731
+    pairs = lambda s: sum(k(s[i], s[j]) for i in range(5) for j in range(5) if i != j) / 20  # noqa: E731
+    expected = pairs(x) + pairs(y) - 2 * sum(k(a, b) for a in x for b in y) / 25
+    # Subsets as large as the sets are whole sets in another order, which MMD does not see.
+    assert metrics.kernel_distance(x, y, num_subsets=3) == pytest.approx(expected)
+    with pytest.raises(ValueError, match='at least two rows'):
+        metrics.kernel_distance(x[:1], y)
+
+
 def test_label_accuracy_matches_a_hand_count():
     requested = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
     predicted = np.array([0, 1, 0, 1, 1, 2, 0, 0, 0])
@@ -82,6 +126,12 @@ def test_collapse_flags_dropped_and_squeezed_classes():
     assert diversity[0] == pytest.approx(real_diversity[0], rel=0.1)
     assert metrics.collapsed_classes(share, diversity, real_share, real_diversity) == {
         1: metrics.LOW_DIVERSITY, 2: metrics.DROPPED}
+
+
+def test_collapse_flags_a_class_at_half_of_real_diversity():
+    even = [0.25] * 4
+    flagged = metrics.collapsed_classes(even, [0.5, 0.59, 0.6, 1.2], even, [1.0] * 4)
+    assert flagged == {0: metrics.LOW_DIVERSITY, 1: metrics.LOW_DIVERSITY}
 
 
 @pytest.fixture(scope='module')
