@@ -1,0 +1,117 @@
+"""InceptionV3 pool features, the feature space of FID and KID as papers report them.
+
+The network is `keras.applications.InceptionV3` (2048 average-pooled features), fed images resized
+to 299x299, grayscale repeated to RGB, and preprocessed as Keras does for it. Its ImageNet weights
+are Keras's, not the 2015 TF graph that pytorch-fid ports, so figures are comparable between
+tfgan2 runs and close to, not identical with, published FIDs.
+"""
+
+import contextlib
+import os
+import socket
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan2.evaluation import classifier, files
+
+INPUT_SIZE = 299
+WEIGHTS_FILE = 'inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5'
+WEIGHTS_HOST = 'storage.googleapis.com'  # Where Keras downloads its application weights from.
+DOWNLOAD_TIMEOUT_S = 60
+
+
+class WeightsUnavailableError(ValueError):
+    """InceptionV3 weights were asked for that are neither on disk nor downloadable now."""
+
+
+def keras_weights_path():
+    """Where Keras caches the ImageNet weights file: $KERAS_HOME/models, else ~/.keras/models
+    (/tmp/.keras/models when the home folder is read-only), as `keras.utils.get_file` does."""
+    home = os.path.expanduser('~')
+    keras_home = os.environ.get('KERAS_HOME') or os.path.join(
+        home if os.access(home, os.W_OK) else '/tmp', '.keras')
+    return os.path.join(keras_home, 'models', WEIGHTS_FILE)
+
+
+def _host_reachable(host, timeout_s=3.0):
+    try:
+        socket.create_connection((host, 443), timeout=timeout_s).close()
+        return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def _socket_timeout(seconds):
+    """Bounds every socket operation inside (Keras downloads without a timeout of its own)."""
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+def _build(weights):
+    return keras.applications.InceptionV3(include_top=False, pooling='avg', weights=weights,
+                                          input_shape=(INPUT_SIZE, INPUT_SIZE, 3))
+
+
+def _download_imagenet():
+    """InceptionV3 with ImageNet weights that Keras downloads into its cache now; fails within
+    seconds when offline instead of hanging."""
+    cached = keras_weights_path()
+    if not _host_reachable(WEIGHTS_HOST):
+        raise WeightsUnavailableError(
+            f'InceptionV3 ImageNet weights are not in the Keras cache and {WEIGHTS_HOST} cannot be '
+            f'reached: download {WEIGHTS_FILE} (keras.applications.InceptionV3, include_top=False) '
+            f'where you are online and place it at {cached}, or pass inception_weights=PATH.')
+    try:
+        with _socket_timeout(DOWNLOAD_TIMEOUT_S):
+            return _build('imagenet')
+    except Exception as e:  # Keras reports download failures as a bare Exception.
+        raise WeightsUnavailableError(f'Downloading InceptionV3 ImageNet weights failed ({e}); place '
+                                      f'{WEIGHTS_FILE} at {cached}, or pass inception_weights=PATH.') from e
+
+
+def load_inception(weights='imagenet'):
+    """InceptionV3 without its top, average-pooled: `weights` is 'imagenet' (the Keras cache, else
+    downloaded), a path to its weights file (any tf.io.gfile path), or None (random, for tests)."""
+    if weights is None:
+        return _build(None)
+    if weights == 'imagenet':
+        if not os.path.exists(keras_weights_path()):
+            return _download_imagenet()
+        weights = keras_weights_path()
+    if not tf.io.gfile.exists(weights):
+        raise WeightsUnavailableError(f"inception_weights={weights!r} does not exist; pass 'imagenet' "
+                                      f'or the path of {WEIGHTS_FILE}.')
+    with files.local_copy(weights) as local:
+        try:
+            return _build(local)
+        except (OSError, ValueError) as e:
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise WeightsUnavailableError(f'inception_weights={weights!r} could not be loaded as '
+                                          f'{WEIGHTS_FILE} ({reason}); replace it with an intact '
+                                          f'copy.') from None
+
+
+class InceptionFeatures:
+    """Maps images to InceptionV3's 2048 pool features."""
+
+    def __init__(self, weights='imagenet'):
+        self.model = load_inception(weights)
+        self._features = tf.function(self._pool_features)
+
+    def _pool_features(self, images):
+        pixels = tf.image.resize((images + 1.0) * 127.5, (INPUT_SIZE, INPUT_SIZE))
+        if pixels.shape[-1] == 1:
+            pixels = tf.image.grayscale_to_rgb(pixels)
+        return self.model(keras.applications.inception_v3.preprocess_input(pixels), training=False)
+
+    def features(self, images, batch_size=50):
+        """images [N, H, W, C] (uint8, or floats in [-1, 1]; C 1 or 3) -> features float64 [N, 2048]."""
+        return np.concatenate([self._features(batch).numpy() for batch in
+                               classifier.unit_range_batches(images, batch_size)]).astype(np.float64)
