@@ -32,6 +32,16 @@ def test_frechet_distance_of_a_set_with_itself_is_zero_and_grows_with_noise():
     assert distances[0] > 0 and all(a < b for a, b in zip(distances, distances[1:]))
 
 
+def test_frechet_distance_to_a_fixed_reference_is_the_same_distance_both_ways():
+    features = correlated_features(300, seed=0)
+    reference = metrics.FrechetReference(features)
+    for count in (200, 4):  # more rows than dimensions (6), and fewer
+        other = correlated_features(count, seed=1)
+        assert reference.distance(other) == pytest.approx(metrics.frechet_distance(other, features), rel=1e-6)
+        assert metrics.frechet_distance(other, features) == pytest.approx(
+            metrics.frechet_distance(features, other), rel=1e-6)
+
+
 def test_frechet_distance_matches_the_closed_form():
     # Diagonal covariances: |mu_a - mu_b|^2 + sum (sqrt(a_i) - sqrt(b_i))^2.
     var_a, var_b = np.array([1.0, 4.0, 9.0]), np.array([4.0, 1.0, 0.25])
@@ -244,7 +254,8 @@ def train_images():
     return evaluate.sample_arrays(digits(400, seed=0), [400])[0]
 
 
-def test_evaluator_scores_real_images_near_the_floor_and_a_constant_image_as_collapsed(train_images, evaluator):
+def test_evaluator_scores_real_images_near_the_floor_and_a_constant_image_as_collapsed(train_images,
+                                                                                      evaluator):
     images, labels = train_images
     rng = np.random.default_rng(0)
     real = evaluator.evaluate(lambda count, _: images[rng.integers(0, 400, count)])
@@ -295,7 +306,8 @@ def test_evaluation_figures_reach_scalars_summary_report_and_json(train_images, 
     assert saved['kernel_distance'] is None and len(saved['class_share']) == 10
 
 
-def test_real_figures_use_as_many_images_as_each_evaluation_generates(train_data, test_data, cache_dir, evaluator):
+def test_real_figures_use_as_many_images_as_each_evaluation_generates(train_data, test_data, cache_dir,
+                                                                     evaluator):
     # FD is biased upwards on small samples: a floor from more real images than the generated
     # set would flatter it. 50 images per side give a higher floor than the full halves' 200.
     small = evaluate.Evaluator(train_data, test_data, num_samples=50, cache_dir=cache_dir,
@@ -381,7 +393,8 @@ def test_cli_errors_are_one_line_naming_flags(cgan_run, tmp_path):
     model_dir, _ = cgan_run
     no_data = cli(f'--saved_model={tmp_path}', cache_dir=str(tmp_path))
     assert no_data.returncode != 0 and last_line(no_data).startswith('error: --saved_model needs')
-    missing_weights = cli(f'--model_dir={model_dir}', '--dataset=fashion_mnist', '--metric=inception',
-                          f'--inception_weights={tmp_path / "missing.h5"}', cache_dir=str(tmp_path))
+    missing_weights = cli(f'--model_dir={model_dir}', f'--data={make_idx_dir(tmp_path / "idx")}',
+                          '--metric=inception', f'--inception_weights={tmp_path / "missing.h5"}',
+                          cache_dir=str(tmp_path))
     assert missing_weights.returncode != 0
     assert last_line(missing_weights).startswith("error: --inception_weights='")

@@ -66,15 +66,21 @@ def _image_data(info, name):
                           info.num_classes, tuple(info.class_names))
 
 
+def check_flags():
+    """Refuses flag combinations that cannot work, before TensorFlow loads."""
+    if bool(FLAGS.model_dir) == bool(FLAGS.saved_model):
+        raise ValueError('Pass exactly one of --model_dir (a training run) or --saved_model (an export).')
+    if FLAGS.data and FLAGS.dataset:
+        raise ValueError('Pass one of --dataset (a dataset name) or --data (a folder), not both.')
+    if FLAGS.saved_model and not (FLAGS.data or FLAGS.dataset):
+        raise ValueError('--saved_model needs --dataset or --data (the data the generator was '
+                         'trained on, e.g. --dataset=fashion_mnist).')
+
+
 def load_data(recorded_name):
     """(data, test or None) from --data or --dataset, else from the dataset the run recorded."""
     from tfgan2 import data
-    if FLAGS.data and FLAGS.dataset:
-        raise ValueError('Pass one of --dataset (a dataset name) or --data (a folder).')
     name = _name_from_path(FLAGS.data) if FLAGS.data else FLAGS.dataset or recorded_name
-    if not name:
-        raise ValueError('--saved_model needs --dataset or --data (the data the generator was '
-                         'trained on, e.g. --dataset=fashion_mnist).')
     train = _image_data(data.load_dataset(name, FLAGS.data, 'train'), name)
     try:
         return train, _image_data(data.load_dataset(name, FLAGS.data, 'test'), name)
@@ -88,15 +94,16 @@ def _with_flag_names(message):
 
 
 def main(argv):
+    try:
+        check_flags()
+    except ValueError as e:
+        sys.exit(f'error: {e}')
     # Imported here so that --help and flag errors answer without loading TensorFlow.
     import tensorflow as tf
     from tfgan2 import data, evaluation, models
 
     logging.getLogger('tfgan2').setLevel(logging.INFO)  # Say when a classifier is trained.
     try:
-        if bool(FLAGS.model_dir) == bool(FLAGS.saved_model):
-            raise ValueError('Pass exactly one of --model_dir (a training run) or --saved_model '
-                             '(an export).')
         if FLAGS.saved_model:
             train, test = load_data(recorded_name=None)
             generate, class_conditional = evaluation.saved_model_sampler(FLAGS.saved_model, FLAGS.seed)

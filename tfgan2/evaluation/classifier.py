@@ -154,7 +154,8 @@ def _save(model, info, path):
     with tempfile.TemporaryDirectory() as local_dir:
         local = os.path.join(local_dir, MODEL_FILE)  # Keras saves to local paths only.
         model.save(local)
-        files.publish(os.path.join(path, MODEL_FILE), lambda tmp: tf.io.gfile.copy(local, tmp, overwrite=True))
+        files.publish(os.path.join(path, MODEL_FILE),
+                      lambda tmp: tf.io.gfile.copy(local, tmp, overwrite=True))
     files.publish(os.path.join(path, INFO_FILE),
                   lambda tmp: files.write_text(tmp, json.dumps(info, indent=2)))
 

@@ -251,7 +251,7 @@ class Evaluator:
     def _set_reference(self, images):
         features, logits = self._features_and_logits(images)
         self._reference_features = features
-        self._reference_statistics = metrics.gaussian_statistics(features)
+        self._frechet_reference = metrics.FrechetReference(features)
         if logits is not None:
             self._reference_predicted = logits.argmax(axis=-1)
             self._reference_share = metrics.class_shares(self._reference_predicted, self.num_classes)
@@ -259,8 +259,7 @@ class Evaluator:
     def _measure(self, images):
         """The figures of `images` named as Evaluation's fields, plus the 'predicted' classes."""
         features, logits = self._features_and_logits(images)
-        figures = {'frechet_distance': metrics.frechet_distance_from_statistics(
-            *metrics.gaussian_statistics(features), *self._reference_statistics)}
+        figures = {'frechet_distance': self._frechet_reference.distance(features)}
         if logits is None:
             figures['kernel_distance'] = metrics.kernel_distance(features, self._reference_features)
             return figures

@@ -103,13 +103,15 @@ class InceptionFeatures:
 
     def __init__(self, weights='imagenet'):
         self.model = load_inception(weights)
-        self._features = tf.function(self._pool_features)
+        # One trace for every image size, channel count and batch size.
+        self._features = tf.function(self._pool_features,
+                                     input_signature=[tf.TensorSpec([None, None, None, None], tf.float32)])
 
     def _pool_features(self, images):
         pixels = tf.image.resize((images + 1.0) * 127.5, (INPUT_SIZE, INPUT_SIZE))
-        if pixels.shape[-1] == 1:
-            pixels = tf.image.grayscale_to_rgb(pixels)
-        return self.model(keras.applications.inception_v3.preprocess_input(pixels), training=False)
+        rgb = tf.broadcast_to(pixels, tf.concat([tf.shape(pixels)[:-1], [3]], axis=0))  # Gray: repeated.
+        rgb = tf.ensure_shape(rgb, [None, INPUT_SIZE, INPUT_SIZE, 3])
+        return self.model(keras.applications.inception_v3.preprocess_input(rgb), training=False)
 
     def features(self, images, batch_size=50):
         """images [N, H, W, C] (uint8, or floats in [-1, 1]; C 1 or 3) -> features float64 [N, 2048]."""

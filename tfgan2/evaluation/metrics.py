@@ -11,6 +11,8 @@
   a generator has dropped or squeezed into one or a few near-identical images (mode collapse).
 """
 
+import functools
+
 import numpy as np
 
 
@@ -29,22 +31,50 @@ def gaussian_statistics(features):
     return features.mean(axis=0), np.cov(features, rowvar=False)
 
 
+def _frechet_distance(mean_a, cov_a, mean_b, cov_b, cross_eigenvalues):
+    """The distance, given the eigenvalues of S_a S_b (tr((S_a S_b)^1/2) is their roots' sum)."""
+    trace_sqrt = np.sqrt(np.clip(cross_eigenvalues, 0, None)).sum()
+    distance = np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_sqrt
+    return float(max(distance, 0.0))
+
+
 def frechet_distance_from_statistics(mean_a, cov_a, mean_b, cov_b):
     """|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^1/2).
 
-    tr((S_a S_b)^1/2) is computed as tr((S_a^1/2 S_b S_a^1/2)^1/2): the same eigenvalues, but a
+    tr((S_a S_b)^1/2) is computed as tr((S_b^1/2 S_a S_b^1/2)^1/2): the same eigenvalues, but a
     symmetric PSD matrix, so eigh is stable and no complex parts appear (no scipy needed)."""
-    sqrt_a = _sqrt_psd(cov_a)
-    cross = np.linalg.eigvalsh(sqrt_a @ cov_b @ sqrt_a)
-    trace_sqrt = np.sqrt(np.clip(cross, 0, None)).sum()
-    distance = np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_sqrt
-    return float(max(distance, 0.0))
+    sqrt_b = _sqrt_psd(cov_b)
+    return _frechet_distance(mean_a, cov_a, mean_b, cov_b, np.linalg.eigvalsh(sqrt_b @ cov_a @ sqrt_b))
 
 
 def frechet_distance(features_a, features_b):
     """Fréchet distance between Gaussians fitted to features [N, D] and [M, D]."""
     return frechet_distance_from_statistics(*gaussian_statistics(features_a),
                                             *gaussian_statistics(features_b))
+
+
+class FrechetReference:
+    """A reference feature set [M, D] to measure Fréchet distances to, with the square root of its
+    covariance computed once (and only if needed)."""
+
+    def __init__(self, features):
+        self.mean, self.cov = gaussian_statistics(features)
+
+    @functools.cached_property
+    def _sqrt_cov(self):
+        return _sqrt_psd(self.cov)
+
+    def distance(self, features):
+        """Fréchet distance from features [N, D] to the reference. With fewer rows than dimensions
+        the eigenvalues of (S_ref^1/2 S S_ref^1/2) are taken from the smaller X S_ref X^T / (N - 1)
+        (X: the centred rows), which has the same nonzero ones."""
+        mean, cov = gaussian_statistics(features)
+        if len(features) < len(mean):
+            centred = np.asarray(features, np.float64) - mean
+            cross = np.linalg.eigvalsh(centred @ self.cov @ centred.T / (len(features) - 1))
+        else:
+            cross = np.linalg.eigvalsh(self._sqrt_cov @ cov @ self._sqrt_cov)
+        return _frechet_distance(mean, cov, self.mean, self.cov, cross)
 
 
 def _polynomial_kernel(x, y):
