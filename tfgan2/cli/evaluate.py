@@ -42,6 +42,8 @@ flags.DEFINE_string('cache_dir', None, 'Where evaluation classifiers are cached 
 flags.DEFINE_string('output', None, 'Also write every figure to this JSON file.')
 
 
+# Until tfgan2/cli/data_flags.py is merged: --data is a folder of IDX files, --dataset a name that
+# tfgan2.data.load_dataset knows, and both are turned into ImageData here.
 def _name_from_path(path):
     """A valid data name ([A-Za-z0-9][A-Za-z0-9_.-]{0,63}) from a folder's base name."""
     base = re.sub(r'[^A-Za-z0-9_.-]', '_', path.rstrip('/').split('/')[-1])
@@ -66,7 +68,7 @@ def _image_data(info, name):
                           info.num_classes, tuple(info.class_names))
 
 
-def check_flags():
+def _check_flags():
     """Refuses flag combinations that cannot work, before TensorFlow loads."""
     if bool(FLAGS.model_dir) == bool(FLAGS.saved_model):
         raise ValueError('Pass exactly one of --model_dir (a training run) or --saved_model (an export).')
@@ -77,7 +79,7 @@ def check_flags():
                          'trained on, e.g. --dataset=fashion_mnist).')
 
 
-def load_data(recorded_name):
+def _load_data(recorded_name):
     """(data, test or None) from --data or --dataset, else from the dataset the run recorded."""
     from tfgan2 import data
     name = _name_from_path(FLAGS.data) if FLAGS.data else FLAGS.dataset or recorded_name
@@ -95,7 +97,7 @@ def _with_flag_names(message):
 
 def main(argv):
     try:
-        check_flags()
+        _check_flags()
     except ValueError as e:
         sys.exit(f'error: {e}')
     # Imported here so that --help and flag errors answer without loading TensorFlow.
@@ -105,12 +107,12 @@ def main(argv):
     logging.getLogger('tfgan2').setLevel(logging.INFO)  # Say when a classifier is trained.
     try:
         if FLAGS.saved_model:
-            train, test = load_data(recorded_name=None)
+            train, test = _load_data(recorded_name=None)
             generate, class_conditional = evaluation.saved_model_sampler(FLAGS.saved_model, FLAGS.seed)
             source = FLAGS.saved_model
         else:
             gan = models.load_gan(FLAGS.model_dir, FLAGS.checkpoint)
-            train, test = load_data(None if FLAGS.data or FLAGS.dataset
+            train, test = _load_data(None if FLAGS.data or FLAGS.dataset
                                     else evaluation.run_dataset(FLAGS.model_dir))
             generate = evaluation.gan_sampler(gan, FLAGS.seed)
             class_conditional = evaluation.draws_requested_classes(gan)
@@ -128,7 +130,10 @@ def main(argv):
     print(f'{source} on {train.source}:')
     print(result.report())
     if FLAGS.output:
-        result.save_json(FLAGS.output)
+        try:
+            result.save_json(FLAGS.output)
+        except tf.errors.OpError as e:
+            sys.exit(f'error: could not write --output={FLAGS.output} ({e.message.splitlines()[0]}).')
         print(f'Wrote {FLAGS.output}')
 
 

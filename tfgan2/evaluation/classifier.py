@@ -135,10 +135,10 @@ class EvaluationClassifier:
 def fingerprint(images, labels, num_classes, config):
     """A short hash of the training sample and the recipe that trains on it."""
     digest = hashlib.sha256()
-    digest.update(json.dumps([RECIPE_VERSION, num_classes, dataclasses.asdict(config)],
+    digest.update(json.dumps([RECIPE_VERSION, int(num_classes), dataclasses.asdict(config)],
                              sort_keys=True).encode())
-    digest.update(np.ascontiguousarray(images).tobytes())
-    digest.update(np.ascontiguousarray(labels).tobytes())
+    digest.update(np.ascontiguousarray(images, np.uint8).tobytes())
+    digest.update(np.ascontiguousarray(labels, np.int32).tobytes())
     return digest.hexdigest()[:16]
 
 
@@ -164,6 +164,8 @@ def load_or_train(name, images, labels, num_classes, cache_dir=None, config=Clas
     """The evaluation classifier for uint8 `images` [N, H, W, C] and int `labels` [N] of the data
     called `name`: from the cache (any tf.io.gfile path) when one was trained on the same sample
     with the same recipe, else trained now and cached."""
+    if np.asarray(images).dtype != np.uint8:
+        raise ValueError(f'images must be uint8 pixels, got {np.asarray(images).dtype}.')
     key = fingerprint(images, labels, num_classes, config)
     path = os.path.join(cache_dir or default_cache_dir(), 'classifiers', f'{checked_name(name)}-{key}')
     if tf.io.gfile.exists(os.path.join(path, INFO_FILE)):
@@ -172,7 +174,7 @@ def load_or_train(name, images, labels, num_classes, cache_dir=None, config=Clas
                 '%s for later runs.', name, len(images), config.epochs, path)
     start = time.perf_counter()
     model = train_classifier(images, labels, num_classes, config)
-    info = {'name': name, 'fingerprint': key, 'num_classes': num_classes,
+    info = {'name': name, 'fingerprint': key, 'num_classes': int(num_classes),
             'image_shape': list(images.shape[1:]), 'train_examples': len(images),
             'train_seconds': round(time.perf_counter() - start, 1), 'config': dataclasses.asdict(config)}
     _save(model, info, path)
