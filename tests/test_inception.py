@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
+from keras.src.applications import inception_v3
 
 from tfgan2 import data
 from tfgan2.evaluation import evaluate, inception
@@ -26,6 +27,8 @@ def test_missing_imagenet_weights_offline_fail_fast_naming_where_to_put_them(tmp
     message = str(error.value)
     assert '\n' not in message and 'cannot be reached' in message
     assert str(tmp_path / 'models' / inception.WEIGHTS_FILE) in message and 'inception_weights=' in message
+    assert inception.WEIGHTS_URL in message
+    assert inception.WEIGHTS_URL == inception_v3.WEIGHTS_PATH_NO_TOP  # where Keras downloads from
 
 
 def test_weights_files_that_are_missing_or_unreadable_are_refused_in_one_line(tmp_path, monkeypatch):

@@ -18,7 +18,8 @@ from tfgan2.evaluation import classifier, files
 
 INPUT_SIZE = 299
 WEIGHTS_FILE = 'inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5'
-WEIGHTS_HOST = 'storage.googleapis.com'  # Where Keras downloads its application weights from.
+WEIGHTS_HOST = 'storage.googleapis.com'
+WEIGHTS_URL = f'https://{WEIGHTS_HOST}/tensorflow/keras-applications/inception_v3/{WEIGHTS_FILE}'
 DOWNLOAD_TIMEOUT_S = 60
 
 
@@ -28,11 +29,18 @@ class WeightsUnavailableError(ValueError):
 
 def keras_weights_path():
     """Where Keras caches the ImageNet weights file: $KERAS_HOME/models, else ~/.keras/models
-    (/tmp/.keras/models when the home folder is read-only), as `keras.utils.get_file` does."""
+    (/tmp/.keras/models when the home folder is read-only), as Keras sets its home."""
     home = os.path.expanduser('~')
     keras_home = os.environ.get('KERAS_HOME') or os.path.join(
         home if os.access(home, os.W_OK) else '/tmp', '.keras')
     return os.path.join(keras_home, 'models', WEIGHTS_FILE)
+
+
+def _cached_weights():
+    """The cached weights file, or None; `keras.utils.get_file` falls back to /tmp/.keras when
+    the Keras home is not writable."""
+    candidates = (keras_weights_path(), os.path.join('/tmp', '.keras', 'models', WEIGHTS_FILE))
+    return next((path for path in candidates if os.path.isfile(path)), None)
 
 
 def _host_reachable(host, timeout_s=3.0):
@@ -66,8 +74,8 @@ def _download_imagenet():
     if not _host_reachable(WEIGHTS_HOST):
         raise WeightsUnavailableError(
             f'InceptionV3 ImageNet weights are not in the Keras cache and {WEIGHTS_HOST} cannot be '
-            f'reached: download {WEIGHTS_FILE} (keras.applications.InceptionV3, include_top=False) '
-            f'where you are online and place it at {cached}, or pass inception_weights=PATH.')
+            f'reached: download {WEIGHTS_URL} where you are online and place it at {cached}, or pass '
+            f'inception_weights=PATH.')
     try:
         with _socket_timeout(DOWNLOAD_TIMEOUT_S):
             return _build('imagenet')
@@ -82,9 +90,9 @@ def load_inception(weights='imagenet'):
     if weights is None:
         return _build(None)
     if weights == 'imagenet':
-        if not os.path.exists(keras_weights_path()):
+        weights = _cached_weights()
+        if weights is None:
             return _download_imagenet()
-        weights = keras_weights_path()
     if not tf.io.gfile.exists(weights):
         raise WeightsUnavailableError(f"inception_weights={weights!r} does not exist; pass 'imagenet' "
                                       f'or the path of {WEIGHTS_FILE}.')
