@@ -155,18 +155,14 @@ def image_data(images, labels, num_classes=10, name='synthetic'):
         class_names=tuple(str(c) for c in range(num_classes)) if num_classes else None)
 
 
-def digits(count, seed):
-    return image_data(*synthetic_digits(count, seed=seed))
-
-
 @pytest.fixture(scope='module')
 def train_data():
-    return digits(400, seed=0)
+    return image_data(*synthetic_digits(400, seed=0))
 
 
 @pytest.fixture(scope='module')
 def test_data():
-    return digits(400, seed=1)
+    return image_data(*synthetic_digits(400, seed=1))
 
 
 def test_samples_are_disjoint_bounded_in_data_order_and_independent_of_the_global_seed():
@@ -250,8 +246,9 @@ def evaluator(train_data, test_data, cache_dir):
 
 
 @pytest.fixture(scope='module')
-def train_images():
-    return evaluate.sample_arrays(digits(400, seed=0), [400])[0]
+def train_images(train_data):
+    """All of train_data as (uint8 images, labels)."""
+    return evaluate.sample_arrays(train_data, [400])[0]
 
 
 def test_evaluator_scores_real_images_near_the_floor_and_a_constant_image_as_collapsed(train_images,
