@@ -115,7 +115,7 @@ def test_multi_worker_run_of_two_processes_writes_one_checkpoint(tmp_path, idx_d
             worker.kill()
     for worker, (stdout, stderr) in zip(workers, outputs):
         assert worker.returncode == 0, stderr[-3000:]
-        assert 'global batch 16 = 2 replicas x 8' in stdout
+        assert 'global batch 16 = 2 replicas x 8' in stderr
     checkpoints = tf.train.get_checkpoint_state(str(model_dir / 'checkpoints')).all_model_checkpoint_paths
     assert [os.path.basename(path) for path in checkpoints] == ['ckpt-3']  # the chief's, once
     assert sorted(os.listdir(model_dir / 'images')) == ['epoch_0001.png']

@@ -24,7 +24,7 @@ import tempfile
 import tensorflow as tf
 
 from tfgan2 import artifacts
-from tfgan2.models.base import StatelessRandom
+from tfgan2.rng import StatelessSampler
 
 SERVING_DEFAULT = tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY
 FROM_SEED = 'from_seed'
@@ -87,14 +87,14 @@ def serving_signatures(gan):
 
     def generate(latent):
         if LABEL in latent:
-            latent = {**latent, LABEL: _checked_labels(latent[LABEL], gan.num_classes)}
+            latent = {**latent, LABEL: _checked_labels(latent[LABEL], gan.num_labels)}
         return _to_unit_range(gan.generate(latent, training=False))
 
     def from_latent(*tensors):
         return {IMAGES: generate(_checked_batch(dict(zip(names, tensors))))}
 
     def sample(count, seed):
-        rng = StatelessRandom(seed)
+        rng = StatelessSampler(seed)
         if gan.conditional:  # `count` is the labels; `generate` checks them.
             return generate(gan.sample_latent(rng, tf.shape(count)[0], labels=count))
         with tf.control_dependencies([tf.debugging.assert_non_negative(

@@ -19,6 +19,7 @@ import re
 import tensorflow as tf
 
 from tfgan2 import models, storage
+from tfgan2.data import checked_name
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,6 @@ RECORD_FILE = 'gan.json'
 CHECKPOINT_PREFIX = 'ckpt'
 # The checkpoint entry of the GAN (networks and state of its own); rebuilding a GAN restores it.
 GAN_OBJECT = 'gan'
-NAME_PATTERN = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}')
 
 
 class RunRecordError(ValueError):
@@ -216,7 +216,9 @@ def _check_record(record, path):
     data = record['data']
     if set(data) != {'name', 'source', 'image_shape', 'num_classes', 'class_names', 'num_examples'}:
         fail('data must have name, source, image_shape, num_classes, class_names and num_examples')
-    if not isinstance(data['name'], str) or not NAME_PATTERN.fullmatch(data['name']):
+    try:
+        checked_name(data['name'])
+    except ValueError:
         fail(f'data name {data["name"]!r} is not a short name of letters, digits, ".", "_" or "-"')
     names = data['class_names']
     if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):

@@ -13,7 +13,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 def run(main, module_name):
     """Runs an absl `main` the way every tfgan2 command runs: stray arguments refused, TF's
-    INFO chatter off unless --verbosity is given, tfgan2's own messages on stdout, and `--help`
+    INFO chatter off unless --verbosity is given, tfgan2's own messages on stderr, and `--help`
     listing the flags of `module_name` however the command was started (absl shows the key
     flags of the module named by sys.argv[0], which for a console script is its wrapper)."""
     for flag in flags.FLAGS.get_key_flags_for_module(module_name):
@@ -31,8 +31,8 @@ def run(main, module_name):
 
 
 def _show_library_messages():
-    """tfgan2's INFO and WARNING lines, as plain lines on stdout beside the progress bar."""
-    handler = std_logging.StreamHandler(sys.stdout)
+    """tfgan2's INFO and WARNING lines, as plain lines on stderr (stdout carries the results)."""
+    handler = std_logging.StreamHandler(sys.stderr)
     handler.setFormatter(std_logging.Formatter('%(message)s'))
     library = std_logging.getLogger('tfgan2')
     library.addHandler(handler)
