@@ -97,14 +97,20 @@ def test_saved_model_cli_shows_the_same_signatures(exports):
             assert shown_contract == on_disk, (name, key)
 
 
-@pytest.fixture(scope='module')
-def session(exported):
-    """The export loaded into a TF1 graph and session, the way tensorflow_model_server loads it."""
+def tf1_session(path):
+    """(session, signature defs) of the SavedModel at `path` loaded into a TF1 graph and session,
+    the way tensorflow_model_server loads it."""
     graph = tf.Graph()
     sess = tf.compat.v1.Session(graph=graph)
     with graph.as_default():  # Only while loading: the tests around it run eagerly.
-        meta_graph = tf.compat.v1.saved_model.loader.load(sess, ['serve'], exported[2])
-    yield sess, meta_graph.signature_def
+        meta_graph = tf.compat.v1.saved_model.loader.load(sess, ['serve'], path)
+    return sess, meta_graph.signature_def
+
+
+@pytest.fixture(scope='module')
+def session(exported):
+    sess, signature_defs = tf1_session(exported[2])
+    yield sess, signature_defs
     sess.close()
 
 
@@ -148,26 +154,94 @@ def test_seeded_signatures_repeat_per_seed_and_png_matches_images(exported, sess
 
 def bad_requests(gan):
     """(signature, inputs, words the error must contain) that the graph must refuse."""
-    if not gan.conditional:
-        return [('from_seed', {'num_images': np.int32(-1), 'seed': np.int64(0)}, ['num_images', '>= 0'])]
+    too_many = export.DEFAULT_MAX_BATCH + 1
+    cap = [f'max_batch={export.DEFAULT_MAX_BATCH}', 'tfgan2-export --max_batch']
     latent = latent_batch(gan, 4)
+    nan_noise = latent['noise'].copy()
+    nan_noise[2, 1] = np.nan
+    requests = [
+        ('serving_default', {**latent, 'noise': nan_noise}, ['noise', 'finite', 'NaN']),
+        ('serving_default', latent_batch(gan, too_many), ['noise', *cap]),
+    ]
+    if 'code' in latent:
+        requests.append(('serving_default', {**latent, 'code': np.full_like(latent['code'], np.inf)},
+                         ['code', 'finite']))
+    if not gan.conditional:
+        return requests + [
+            ('from_seed', {'num_images': np.int32(-1), 'seed': np.int64(0)}, ['num_images', '>= 0']),
+            ('from_seed', {'num_images': np.int32(too_many), 'seed': np.int64(0)}, ['num_images', *cap]),
+            ('png_from_seed', {'num_images': np.int32(too_many), 'seed': np.int64(0)}, ['num_images', *cap]),
+        ]
     label_range = ['label', f'[0, {NUM_CLASSES})']
-    return [
+    many_labels = np.zeros(too_many, np.int32)
+    return requests + [
         ('serving_default', {**latent, 'label': np.array([0, 1, NUM_CLASSES, 2], np.int32)}, label_range),
         ('serving_default', {**latent, 'label': np.array([0, -1, 1, 2], np.int32)}, label_range),
         ('from_seed', {'label': np.array([3, 99], np.int32), 'seed': np.int64(0)}, label_range),
         ('png_from_seed', {'label': np.array([-5], np.int32), 'seed': np.int64(0)}, label_range),
         ('serving_default', {**latent, 'label': latent['label'][:3]}, ['label', 'noise', 'same batch size']),
+        ('from_seed', {'label': many_labels, 'seed': np.int64(0)}, ['label', *cap]),
+        ('png_from_seed', {'label': many_labels, 'seed': np.int64(0)}, ['label', *cap]),
     ]
 
 
-def test_graph_rejects_out_of_range_labels_and_mismatched_batches(exported, session):
+def test_graph_rejects_bad_input_naming_it(exported, session):
+    """Labels out of range, mismatched batches, NaN/inf and more images than max_batch, in every
+    signature, as INVALID_ARGUMENT naming the input (and the cap and how to raise it)."""
     _, _, _, gan = exported
     for key, inputs, words in bad_requests(gan):
         output = 'images_png_bytes' if key == 'png_from_seed' else 'images'
         with pytest.raises(tf.errors.InvalidArgumentError) as error:
             run_signature(session, key, inputs, output)
         assert all(word in error.value.message for word in words), (key, error.value.message)
+
+
+@pytest.fixture(scope='module')
+def capped_sessions(tmp_path_factory):
+    """{model: TF1 session} of dcgan and cgan exports with max_batch=4."""
+    base = str(tmp_path_factory.mktemp('capped'))
+    sessions = {model: tf1_session(export.export_generator(
+        models.build_gan(model, IMAGE_SHAPE, NUM_CLASSES, **TINY_WIDTHS), base, model, max_batch=4))
+        for model in ('dcgan', 'cgan')}
+    yield sessions
+    for sess, _ in sessions.values():
+        sess.close()
+
+
+def capped_requests(model, count):
+    """{signature: inputs} asking every signature of `model` (dcgan or cgan) for `count` images."""
+    if model == 'dcgan':
+        labels, seeded = {}, {'num_images': np.int32(count), 'seed': np.int64(0)}
+    else:
+        labels = {'label': np.arange(count, dtype=np.int32) % NUM_CLASSES}
+        seeded = {**labels, 'seed': np.int64(0)}
+    requests = {'from_seed': seeded, 'png_from_seed': seeded}
+    if count <= 100_000:  # serving_default's noise is sent, so a huge request is huge already.
+        noise = np.zeros([count, TINY_WIDTHS['noise_dim']], np.float32)
+        requests['serving_default'] = {**labels, 'noise': noise}
+    return requests
+
+
+@pytest.mark.parametrize('model', ['dcgan', 'cgan'])
+def test_max_batch_caps_every_signature_before_allocating(capped_sessions, model):
+    session = capped_sessions[model]
+    for key, inputs in capped_requests(model, 4).items():
+        output = 'images_png_bytes' if key == 'png_from_seed' else 'images'
+        assert len(run_signature(session, key, inputs, output)) == 4
+    # 2**31 - 1 images would need 64 GB of noise: only a check made before allocating answers
+    # INVALID_ARGUMENT (allocating first fails with RESOURCE_EXHAUSTED, or not at all).
+    for count in (5, 100_000, *([2 ** 31 - 1] if model == 'dcgan' else [])):
+        for key, inputs in capped_requests(model, count).items():
+            output = 'images_png_bytes' if key == 'png_from_seed' else 'images'
+            with pytest.raises(tf.errors.InvalidArgumentError, match='max_batch=4'):
+                run_signature(session, key, inputs, output)
+
+
+def test_max_batch_must_be_a_positive_integer(tmp_path):
+    for bad in (0, -3, 2.5, None):
+        with pytest.raises(ValueError, match=f'max_batch={bad!r} is not a positive integer'):
+            export.export_generator(tiny_dcgan(), str(tmp_path), 'dcgan', max_batch=bad)
+    assert not os.path.exists(tmp_path / 'dcgan')  # refused before anything is written
 
 
 def test_fresh_process_without_tfgan2_reloads_every_export(exports, tmp_path):

@@ -12,8 +12,10 @@ Signatures (inputs and outputs named, batch dimension -1, method `tensorflow/ser
   same seed gives the same images on every call, server and replica.
 - `png_from_seed`: the same inputs -> `images_png_bytes`, one PNG per image (the `_bytes`
   suffix makes TF Serving's REST API return them as `{"b64": ...}`).
-Inputs are checked in the graph: a label outside [0, num_classes) or inputs with different
-batch sizes fail with InvalidArgument naming the input and the allowed range.
+Inputs are checked in the graph and refused with InvalidArgument naming the input: more than
+`max_batch` images asked for (checked before anything sized by the request is allocated, since
+one server process serves every model), a label outside [0, num_classes), NaN or inf in a float
+input, or inputs with different batch sizes.
 """
 
 import os
@@ -24,7 +26,7 @@ import tempfile
 import tensorflow as tf
 
 from tfgan2 import artifacts
-from tfgan2.models.base import StatelessRandom
+from tfgan2.models.base import StatelessRandom as _Sampler  # The one place the sampler is named.
 
 SERVING_DEFAULT = tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY
 FROM_SEED = 'from_seed'
@@ -38,28 +40,59 @@ SEED = 'seed'
 NUM_IMAGES = 'num_images'
 LABEL = 'label'
 
+# Images one request may ask for: bounds a request's peak server memory to tens of MB for 28x28
+# generators at their default size (per-image peak measured in benchmarks/RESULTS.md, section 3),
+# and is above what tfgan2's own callers ask for at once (evaluation draws 500 per call).
+DEFAULT_MAX_BATCH = 1024
+
 _TEMP_PREFIX = '.tmp-'
+
+
+def _after(checks, tensor):
+    """`tensor`, readable only once `checks` have passed."""
+    with tf.control_dependencies(checks):
+        return tf.identity(tensor)
+
+
+def _batch_cap(size, max_batch, name):
+    """An in-graph check that `size`, the images input `name` asks for, is at most `max_batch`."""
+    return tf.debugging.assert_less_equal(
+        size, tf.constant(max_batch, size.dtype),
+        message=f'{name} asks for more than max_batch={max_batch} images in one request: split the '
+                f'request, or export again with a larger max_batch (tfgan2-export --max_batch)')
 
 
 def _checked_labels(label, num_classes):
     """`label` after in-graph checks that every value is a class index."""
     message = f'{LABEL} must hold class indices in [0, {num_classes})'
-    with tf.control_dependencies([
-            tf.debugging.assert_non_negative(label, message=message),
-            tf.debugging.assert_less(label, tf.constant(num_classes, tf.int32), message=message)]):
-        return tf.identity(label)
+    return _after([tf.debugging.assert_non_negative(label, message=message),
+                   tf.debugging.assert_less(label, tf.constant(num_classes, tf.int32), message=message)],
+                  label)
 
 
-def _checked_batch(latent):
-    """`latent` after in-graph checks that every input has as many rows as the first."""
-    names = list(latent)
-    first = names[0]
-    checks = [tf.debugging.assert_equal(
-        tf.shape(latent[name])[0], tf.shape(latent[first])[0],
-        message=f'{name} and {first} must have the same batch size (one row per image)')
-        for name in names[1:]]
-    with tf.control_dependencies(checks):
-        return {name: tf.identity(value) for name, value in latent.items()}
+def _checked_num_images(count, max_batch):
+    """The `num_images` input after in-graph checks that it is in [0, max_batch]."""
+    return _after([tf.debugging.assert_non_negative(count, message=f'{NUM_IMAGES} must be >= 0'),
+                   _batch_cap(count, max_batch, NUM_IMAGES)], count)
+
+
+def _checked_latent(latent, num_classes, max_batch):
+    """A `serving_default` request after in-graph checks: at most `max_batch` rows, as many in
+    every input as in the first, labels in range, float inputs free of NaN and inf."""
+    first, *others = latent
+    rows = tf.shape(latent[first])[0]
+    batch_checks = [_batch_cap(rows, max_batch, first)] + [tf.debugging.assert_equal(
+        tf.shape(latent[name])[0], rows,
+        message=f'{name} and {first} must have the same batch size (one row per image)') for name in others]
+    checked = {}
+    for name, value in latent.items():
+        value = _after(batch_checks, value)
+        if name == LABEL:
+            value = _checked_labels(value, num_classes)
+        elif value.dtype.is_floating:
+            value = tf.debugging.check_numerics(value, f'{name} must hold finite numbers, not NaN or inf')
+        checked[name] = value
+    return checked
 
 
 def _to_unit_range(images):
@@ -80,26 +113,31 @@ def _seed_inputs(gan):
     return [count, tf.TensorSpec([], tf.int64, name=SEED)]
 
 
-def serving_signatures(gan):
+def _check_max_batch(max_batch):
+    if not isinstance(max_batch, int) or isinstance(max_batch, bool) or max_batch < 1:
+        raise ValueError(f'max_batch={max_batch!r} is not a positive integer; pass the most images one '
+                         f'request may ask for (default {DEFAULT_MAX_BATCH}).')
+
+
+def serving_signatures(gan, max_batch=DEFAULT_MAX_BATCH):
     """{signature name: concrete function} for `gan.generator`; see the module docstring."""
+    _check_max_batch(max_batch)
     latent_spec = gan.latent_spec()
     names = list(latent_spec)
 
     def generate(latent):
-        if LABEL in latent:
-            latent = {**latent, LABEL: _checked_labels(latent[LABEL], gan.num_classes)}
         return _to_unit_range(gan.generate(latent, training=False))
 
     def from_latent(*tensors):
-        return {IMAGES: generate(_checked_batch(dict(zip(names, tensors))))}
+        return {IMAGES: generate(_checked_latent(dict(zip(names, tensors)), gan.num_classes, max_batch))}
 
     def sample(count, seed):
-        rng = StatelessRandom(seed)
-        if gan.conditional:  # `count` is the labels; `generate` checks them.
-            return generate(gan.sample_latent(rng, tf.shape(count)[0], labels=count))
-        with tf.control_dependencies([tf.debugging.assert_non_negative(
-                count, message=f'{NUM_IMAGES} must be >= 0')]):
-            return generate(gan.sample_latent(rng, count))
+        sampler = _Sampler(seed)
+        if gan.conditional:  # `count` is the labels.
+            labels = _after([_batch_cap(tf.shape(count)[0], max_batch, LABEL)], count)
+            labels = _checked_labels(labels, gan.num_classes)
+            return generate(gan.sample_latent(sampler, tf.shape(labels)[0], labels=labels))
+        return generate(gan.sample_latent(sampler, _checked_num_images(count, max_batch)))
 
     def from_seed(count, seed):
         return {IMAGES: sample(count, seed)}
@@ -145,11 +183,14 @@ def resolve_saved_model(path):
     return os.path.join(path, str(found[-1]))
 
 
-def export_generator(gan, export_base, model_name, version=None, overwrite=False):
+def export_generator(gan, export_base, model_name, version=None, overwrite=False,
+                     max_batch=DEFAULT_MAX_BATCH):
     """Writes `gan`'s generator to `export_base/model_name/version` and returns that path.
 
     `version` defaults to one past the highest existing one (1 for a new model). An existing
-    version is refused unless `overwrite`; it is then replaced by renames, never rewritten in place."""
+    version is refused unless `overwrite`; it is then replaced by renames, never rewritten in place.
+    Requests asking for more than `max_batch` images are refused by the exported graph."""
+    _check_max_batch(max_batch)
     if not re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9_.-]*', model_name or ''):
         raise ValueError(f'Model name {model_name!r} is not usable as a TF Serving model name: '
                          f'use letters, digits, "_", "-" or "." (e.g. "dcgan").')
@@ -166,7 +207,7 @@ def export_generator(gan, export_base, model_name, version=None, overwrite=False
     # Hidden and not a number, so TF Serving never tries to load it.
     staging = artifacts.publishable(tempfile.mkdtemp(prefix=f'{_TEMP_PREFIX}{version}-', dir=model_base))
     try:
-        signatures = serving_signatures(gan)
+        signatures = serving_signatures(gan, max_batch)
         tf.saved_model.save(_variable_holder(signatures.values()), staging, signatures=signatures)
         _move_into_place(staging, target, overwrite)
     finally:

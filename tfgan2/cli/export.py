@@ -23,6 +23,10 @@ flags.DEFINE_string('model_name', None, 'Name the server will serve it under; de
 flags.DEFINE_integer('version', None, 'Version number; defaults to one past the highest exported.',
                      lower_bound=1)
 flags.DEFINE_bool('overwrite', False, 'Replace --version if it already exists.')
+# The default is export.DEFAULT_MAX_BATCH, written out so that --help answers without TensorFlow.
+flags.DEFINE_integer('max_batch', 1024, 'Most images one request may ask for: the exported model '
+                     'refuses larger requests (INVALID_ARGUMENT), which bounds the memory one request '
+                     'can take on the server.', lower_bound=1)
 flags.mark_flag_as_required('model_dir')
 
 
@@ -34,12 +38,13 @@ def main(argv):
     try:
         gan = models.load_gan(FLAGS.model_dir, FLAGS.checkpoint)
         path = export.export_generator(gan, FLAGS.export_base, FLAGS.model_name or gan.spec['model'],
-                                       FLAGS.version, FLAGS.overwrite)
+                                       FLAGS.version, FLAGS.overwrite, FLAGS.max_batch)
     except ValueError as e:
         sys.exit(f'error: {e}')
     except tf.errors.NotFoundError as e:  # A --checkpoint that does not exist.
         sys.exit(f'error: {e.message}')
-    print(f'Exported {FLAGS.model_dir} to {path} (signatures: {", ".join(export.SIGNATURES)})')
+    print(f'Exported {FLAGS.model_dir} to {path} (signatures: {", ".join(export.SIGNATURES)}; at most '
+          f'{FLAGS.max_batch} images per request)')
 
 
 def run():
