@@ -286,7 +286,7 @@ def test_versions_count_up_and_existing_ones_are_kept_unless_overwritten(tmp_pat
     assert export.export_generator(gan, base, 'dcgan') == os.path.join(base, 'dcgan', '2')
     before = served_images(os.path.join(base, 'dcgan', '2'))
     retrained = tiny_dcgan(seed=1)
-    with pytest.raises(ValueError, match='already exists.*--overwrite'):
+    with pytest.raises(ValueError, match='already exists.*overwrite=True'):
         export.export_generator(retrained, base, 'dcgan', version=2)
     np.testing.assert_array_equal(served_images(os.path.join(base, 'dcgan', '2')), before)
     export.export_generator(retrained, base, 'dcgan', version=2, overwrite=True)
@@ -296,8 +296,67 @@ def test_versions_count_up_and_existing_ones_are_kept_unless_overwritten(tmp_pat
     assert sorted(os.listdir(os.path.join(base, 'dcgan'))) == ['1', '2', '7']  # no leftovers
     with pytest.raises(ValueError, match='positive integer'):
         export.export_generator(gan, base, 'dcgan', version=0)
-    with pytest.raises(ValueError, match='not usable as a TF Serving model name'):
-        export.export_generator(gan, base, '../escape')
+    for name in ('../escape',):
+        with pytest.raises(ValueError, match='not usable as a TF Serving model name'):
+            export.export_generator(gan, base, name)
+
+
+def watch_version(monkeypatch, target):
+    """A list that gets, after each step that moves or deletes a folder, whether `target` then
+    holds a complete SavedModel."""
+    seen = []
+
+    def watched(function):
+        def step(*args, **kwargs):
+            result = function(*args, **kwargs)
+            seen.append(os.path.exists(os.path.join(target, 'saved_model.pb')))
+            return result
+        return step
+
+    for name in ('rename', 'rmtree'):
+        monkeypatch.setattr(tf.io.gfile, name, watched(getattr(tf.io.gfile, name)))
+    monkeypatch.setattr(export, '_exchange', watched(export._exchange))
+    return seen
+
+
+def without_exchange(monkeypatch):
+    """Makes the export overwrite as it does where renameat2(RENAME_EXCHANGE) is missing."""
+    monkeypatch.setattr(export, '_exchange', lambda first, second: False)
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='renameat2 is Linux only')
+def test_overwrite_never_leaves_the_version_missing(tmp_path, monkeypatch):
+    base, target = str(tmp_path), str(tmp_path / 'dcgan' / '1')
+    export.export_generator(tiny_dcgan(seed=0), base, 'dcgan')
+    before = served_images(target)
+    seen = watch_version(monkeypatch, target)
+    export.export_generator(tiny_dcgan(seed=1), base, 'dcgan', version=1, overwrite=True)
+    assert seen and all(seen), seen
+    assert np.abs(served_images(target) - before).max() > 0.1
+    assert sorted(os.listdir(tmp_path / 'dcgan')) == ['1']
+
+
+def test_overwrite_without_exchange_puts_the_old_version_back_when_cut_short(tmp_path, monkeypatch):
+    without_exchange(monkeypatch)
+    base, target = str(tmp_path), str(tmp_path / 'dcgan' / '1')
+    export.export_generator(tiny_dcgan(seed=0), base, 'dcgan')
+    seen = watch_version(monkeypatch, target)
+    export.export_generator(tiny_dcgan(seed=1), base, 'dcgan', version=1, overwrite=True)
+    assert seen.count(False) == 1, seen  # the gap between moving the old one aside and the new in
+    before = served_images(target)
+
+    real_rename = tf.io.gfile.rename
+
+    def rename_failing_into_place(source, destination, overwrite=False):
+        if os.path.basename(source).startswith('.tmp-'):  # the new version's move into place
+            raise tf.errors.UnavailableError(None, None, 'the disk went away')
+        real_rename(source, destination, overwrite)
+
+    monkeypatch.setattr(tf.io.gfile, 'rename', rename_failing_into_place)
+    with pytest.raises(ValueError, match='Could not publish .*the disk went away'):
+        export.export_generator(tiny_dcgan(seed=2), base, 'dcgan', version=1, overwrite=True)
+    np.testing.assert_array_equal(served_images(target), before)
+    assert sorted(os.listdir(tmp_path / 'dcgan')) == ['1']
 
 
 def test_failed_export_leaves_no_version_and_no_temporary_folder(tmp_path, monkeypatch):
@@ -313,30 +372,102 @@ def test_failed_export_leaves_no_version_and_no_temporary_folder(tmp_path, monke
     assert os.listdir(tmp_path / 'dcgan') == []
 
 
+KILLED_EXPORT = """
+import os, sys, tensorflow as tf
+sys.path.insert(0, sys.argv[2])
+from exported_models import IMAGE_SHAPE, NUM_CLASSES
+from conftest import TINY_WIDTHS
+from tfgan2 import export, models
+{inject}
+gan = models.build_gan("dcgan", IMAGE_SHAPE, NUM_CLASSES, **TINY_WIDTHS)
+export.export_generator(gan, sys.argv[1], "dcgan", {arguments})
+"""
+
+
+def export_killed(base, inject, arguments=''):
+    """Runs an export in a process that `inject` kills (os._exit(9): no cleanup runs)."""
+    script = KILLED_EXPORT.format(inject=inject, arguments=arguments)
+    result = subprocess.run([sys.executable, '-c', script, str(base), os.path.dirname(__file__)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 9, result.stderr[-3000:]
+
+
 def test_export_killed_midway_leaves_no_numbered_folder(tmp_path):
-    """A hard crash (no cleanup runs) leaves only a hidden, non-numeric folder, which TF
-    Serving ignores; the next export still gets version 1."""
-    script = (
-        'import os, sys, tensorflow as tf\n'
-        'sys.path.insert(0, sys.argv[2])\n'
-        'from exported_models import IMAGE_SHAPE, NUM_CLASSES\n'
-        'from conftest import TINY_WIDTHS\n'
-        'from tfgan2 import export, models\n'
+    """A hard crash leaves only a hidden, non-numeric folder, which TF Serving ignores; the next
+    export still gets version 1."""
+    export_killed(tmp_path, inject=(
         'real_save = tf.saved_model.save\n'
         'def save_then_die(obj, path, signatures):\n'
         '    real_save(obj, path, signatures=signatures)\n'
         '    os._exit(9)\n'
-        'tf.saved_model.save = save_then_die\n'
-        'gan = models.build_gan("dcgan", IMAGE_SHAPE, NUM_CLASSES, **TINY_WIDTHS)\n'
-        'export.export_generator(gan, sys.argv[1], "dcgan")\n')
-    result = subprocess.run([sys.executable, '-c', script, str(tmp_path), os.path.dirname(__file__)],
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 9, result.stderr[-3000:]
+        'tf.saved_model.save = save_then_die'))
     leftovers = os.listdir(tmp_path / 'dcgan')
     assert len(leftovers) == 1 and leftovers[0].startswith('.tmp-1-')
     assert os.path.exists(tmp_path / 'dcgan' / leftovers[0] / 'saved_model.pb')  # it died after saving
     assert export.versions(str(tmp_path / 'dcgan')) == []
     assert export.export_generator(tiny_dcgan(), str(tmp_path), 'dcgan').endswith(os.path.join('dcgan', '1'))
+
+
+def test_overwrite_killed_between_its_moves_is_undone_by_the_next_export(tmp_path):
+    base = str(tmp_path)
+    export.export_generator(tiny_dcgan(seed=0), base, 'dcgan')
+    before = served_images(str(tmp_path / 'dcgan' / '1'))
+    export_killed(tmp_path, arguments='version=1, overwrite=True', inject=(
+        'export._exchange = lambda first, second: False\n'
+        'real_rename = tf.io.gfile.rename\n'
+        'def rename_then_die(source, destination, overwrite=False):\n'
+        '    real_rename(source, destination, overwrite)\n'
+        '    if os.path.basename(destination).startswith(".old-"):\n'
+        '        os._exit(9)\n'
+        'tf.io.gfile.rename = rename_then_die'))
+    assert export.versions(str(tmp_path / 'dcgan')) == []  # the documented window, where it died
+    assert export.export_generator(tiny_dcgan(seed=1), base, 'dcgan').endswith(os.path.join('dcgan', '2'))
+    np.testing.assert_array_equal(served_images(str(tmp_path / 'dcgan' / '1')), before)
+    assert sorted(name for name in os.listdir(tmp_path / 'dcgan') if not name.startswith('.tmp-')) == [
+        '1', '2']
+
+
+def test_export_base_that_is_a_file_or_read_only_is_refused_in_one_line(tmp_path, monkeypatch):
+    a_file = tmp_path / 'exports'
+    a_file.write_text('not a folder')
+    with pytest.raises(ValueError, match=r'export_base=.*exports is a file; pass a folder'):
+        export.export_generator(tiny_dcgan(), str(a_file), 'dcgan')
+    assert a_file.read_text() == 'not a folder'
+
+    def read_only(path):  # Permission bits do not stop root, so the filesystem's answer is injected.
+        raise tf.errors.PermissionDeniedError(None, None, f'{path}; Read-only file system')
+
+    monkeypatch.setattr(tf.io.gfile, 'makedirs', read_only)
+    with pytest.raises(ValueError) as error:
+        export.export_generator(tiny_dcgan(), str(tmp_path / 'read-only'), 'dcgan')
+    assert 'Read-only file system' in str(error.value) and 'export_base you can write to' in str(error.value)
+    assert '\n' not in str(error.value)
+
+
+def test_ram_filesystem_holds_versions_and_overwrites(tmp_path):
+    """ram:// stands in for gs://: no folder renames, so versions are copied into place."""
+    base = f'ram://export-test-{os.getpid()}/exports'
+    assert export.export_generator(tiny_dcgan(seed=0), base, 'dcgan') == f'{base}/dcgan/1'
+    export.export_generator(tiny_dcgan(seed=1), base, 'dcgan')
+    before = served_images(f'{base}/dcgan/2')
+    export.export_generator(tiny_dcgan(seed=2), base, 'dcgan', version=2, overwrite=True)
+    assert np.abs(served_images(f'{base}/dcgan/2') - before).max() > 0.1
+    assert export.versions(f'{base}/dcgan') == [1, 2]
+    assert sorted(tf.io.gfile.listdir(f'{base}/dcgan')) == ['1', '2']
+    assert export.resolve_saved_model(f'{base}/dcgan') == f'{base}/dcgan/2'
+    assert tf.io.gfile.listdir(base) == ['dcgan']
+
+
+def test_loading_a_missing_or_corrupt_saved_model_is_one_clear_error(tmp_path):
+    base = str(tmp_path)
+    export.export_generator(tiny_dcgan(), base, 'dcgan')
+    os.makedirs(tmp_path / 'dcgan' / '2' / 'variables')  # a version folder without saved_model.pb
+    with pytest.raises(ValueError, match=r'dcgan/2, the highest version under .* has no saved_model.pb.*'
+                                         r'remove it, or point at one of versions 1'):
+        export.load_saved_model(os.path.join(base, 'dcgan'))
+    (tmp_path / 'dcgan' / '1' / 'saved_model.pb').write_bytes(b'\x0bnot a SavedModel\xff')
+    with pytest.raises(ValueError, match=r'dcgan/1 is not a readable SavedModel .*export it again'):
+        export.load_saved_model(os.path.join(base, 'dcgan', '1'))
 
 
 def run_cli(module, *args):
@@ -356,11 +487,20 @@ def test_train_export_dir_and_export_cli_write_the_trained_generator(tmp_path, i
                        '--model_name=cgan')
     assert exported.returncode == 0, exported.stderr[-3000:]
     assert export.versions(str(exports_dir / 'cgan')) == [1, 2]
+    a_file = tmp_path / 'a-file'
+    a_file.write_text('')
+    refused = run_cli('export', f'--model_dir={model_dir}', f'--export_base={a_file}')
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines()[-1] == (f'error: export_base={a_file} is a file; pass a '
+                                                       f'folder (it is created if missing).')
 
     gan = models.load_gan(str(model_dir))  # the generator in the trained checkpoint
     latent = latent_batch(gan, 4)
     expected = keras_images(gan, latent)
     for version in ('1', '2'):
-        signature = tf.saved_model.load(str(exports_dir / 'cgan' / version)).signatures['serving_default']
-        images = signature(**{k: tf.constant(v) for k, v in latent.items()})['images'].numpy()
-        np.testing.assert_allclose(images, expected, atol=1e-5)
+        signatures = tf.saved_model.load(str(exports_dir / 'cgan' / version)).signatures
+        images = signatures['serving_default'](**{k: tf.constant(v) for k, v in latent.items()})['images']
+        np.testing.assert_allclose(images.numpy(), expected, atol=1e-5)
+    too_many = tf.zeros([export.DEFAULT_MAX_BATCH + 1], tf.int32)  # the CLI's default cap is the library's
+    with pytest.raises(tf.errors.InvalidArgumentError, match=f'max_batch={export.DEFAULT_MAX_BATCH}'):
+        signatures['from_seed'](label=too_many, seed=tf.constant(0, tf.int64))
