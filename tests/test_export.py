@@ -12,8 +12,10 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
+from google.protobuf import text_format
 from tensorflow.core.framework import types_pb2
 from tensorflow.core.protobuf import saved_model_pb2
+from tensorflow_serving.config import model_server_config_pb2
 
 from conftest import TINY_WIDTHS
 from exported_models import (IMAGE_SHAPE, NUM_CLASSES, export_run, keras_images, latent_batch,
@@ -296,9 +298,32 @@ def test_versions_count_up_and_existing_ones_are_kept_unless_overwritten(tmp_pat
     assert sorted(os.listdir(os.path.join(base, 'dcgan'))) == ['1', '2', '7']  # no leftovers
     with pytest.raises(ValueError, match='positive integer'):
         export.export_generator(gan, base, 'dcgan', version=0)
-    for name in ('../escape',):
+    for name in ('../escape', 'models.config'):
         with pytest.raises(ValueError, match='not usable as a TF Serving model name'):
             export.export_generator(gan, base, name)
+
+
+def read_server_config(path):
+    with tf.io.gfile.GFile(path) as f:
+        return text_format.Parse(f.read(), model_server_config_pb2.ModelServerConfig())
+
+
+def config_entries(path):
+    return [(entry.name, entry.base_path, entry.model_platform)
+            for entry in read_server_config(path).model_config_list.config]
+
+
+def test_models_config_lists_exactly_the_exported_models(tmp_path):
+    """TF Serving opens its ports only once every model of its config has a version, so the
+    config written beside the exports names those models and no other."""
+    base, config = str(tmp_path), str(tmp_path / 'models.config')
+    os.makedirs(tmp_path / 'acgan' / '.tmp-1-crashed')  # an export that never finished: no version
+    export.export_generator(tiny_dcgan(), base, 'dcgan')
+    assert config_entries(config) == [('dcgan', '/models/dcgan', 'tensorflow')]
+    export.export_generator(tiny_dcgan(), base, 'cgan-like', server_base=base)
+    assert config_entries(config) == [('cgan-like', f'{base}/cgan-like', 'tensorflow'),
+                                      ('dcgan', f'{base}/dcgan', 'tensorflow')]
+    assert sorted(os.listdir(tmp_path)) == ['acgan', 'cgan-like', 'dcgan', 'models.config']
 
 
 def watch_version(monkeypatch, target):
@@ -370,6 +395,7 @@ def test_failed_export_leaves_no_version_and_no_temporary_folder(tmp_path, monke
     with pytest.raises(OSError, match='disk full'):
         export.export_generator(tiny_dcgan(), str(tmp_path), 'dcgan')
     assert os.listdir(tmp_path / 'dcgan') == []
+    assert not os.path.exists(tmp_path / 'models.config')
 
 
 KILLED_EXPORT = """
@@ -444,7 +470,7 @@ def test_export_base_that_is_a_file_or_read_only_is_refused_in_one_line(tmp_path
     assert '\n' not in str(error.value)
 
 
-def test_ram_filesystem_holds_versions_and_overwrites(tmp_path):
+def test_ram_filesystem_holds_versions_overwrites_and_the_config(tmp_path):
     """ram:// stands in for gs://: no folder renames, so versions are copied into place."""
     base = f'ram://export-test-{os.getpid()}/exports'
     assert export.export_generator(tiny_dcgan(seed=0), base, 'dcgan') == f'{base}/dcgan/1'
@@ -455,7 +481,8 @@ def test_ram_filesystem_holds_versions_and_overwrites(tmp_path):
     assert export.versions(f'{base}/dcgan') == [1, 2]
     assert sorted(tf.io.gfile.listdir(f'{base}/dcgan')) == ['1', '2']
     assert export.resolve_saved_model(f'{base}/dcgan') == f'{base}/dcgan/2'
-    assert tf.io.gfile.listdir(base) == ['dcgan']
+    assert config_entries(f'{base}/models.config') == [('dcgan', '/models/dcgan', 'tensorflow')]
+    assert sorted(tf.io.gfile.listdir(base)) == ['dcgan', 'models.config']
 
 
 def test_loading_a_missing_or_corrupt_saved_model_is_one_clear_error(tmp_path):
@@ -487,6 +514,8 @@ def test_train_export_dir_and_export_cli_write_the_trained_generator(tmp_path, i
                        '--model_name=cgan')
     assert exported.returncode == 0, exported.stderr[-3000:]
     assert export.versions(str(exports_dir / 'cgan')) == [1, 2]
+    assert f'models.config in {exports_dir} now lists: cgan' in exported.stdout
+    assert config_entries(str(exports_dir / 'models.config')) == [('cgan', '/models/cgan', 'tensorflow')]
     a_file = tmp_path / 'a-file'
     a_file.write_text('')
     refused = run_cli('export', f'--model_dir={model_dir}', f'--export_base={a_file}')

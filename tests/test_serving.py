@@ -1,7 +1,7 @@
 """TF Serving's side of the exports, against the loopback test double (tests/serving_double.py):
 REST bodies in row and columnar format decoded by TF Serving's JSON rules, bad labels refused
-with clear errors over REST and gRPC, version routing, models.config, and serving/client.py
-over both protocols giving the same grid as tfgan2-generate."""
+with clear errors over REST and gRPC, version routing, and serving/client.py over both
+protocols giving the same grid as tfgan2-generate."""
 
 import base64
 import contextlib
@@ -21,13 +21,11 @@ import pytest
 import tensorflow as tf
 from absl import flags
 from absl.testing import flagsaver
-from google.protobuf import text_format
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
-from tensorflow_serving.config import model_server_config_pb2
 
 import serving_double
 from exported_models import NUM_CLASSES, export_run
-from tfgan2 import artifacts, models, serving
+from tfgan2 import artifacts, serving
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -72,15 +70,6 @@ def cgan_latent(batch=4):
     rng = np.random.default_rng(0)
     return {'noise': rng.normal(size=[batch, 8]).astype(np.float32),
             'label': (np.arange(batch) * 3 % NUM_CLASSES).astype(np.int32)}
-
-
-def test_models_config_parses_and_lists_every_model():
-    with open(os.path.join(REPO, 'serving', 'models.config')) as f:
-        config = text_format.Parse(f.read(), model_server_config_pb2.ModelServerConfig())
-    entries = config.model_config_list.config
-    assert sorted(entry.name for entry in entries) == sorted(models.MODELS)
-    for entry in entries:
-        assert entry.base_path == f'/models/{entry.name}' and entry.model_platform == 'tensorflow'
 
 
 def test_rest_row_and_columnar_bodies_give_the_signature_answer(served):

@@ -1,7 +1,8 @@
 """Exports a trained generator as a versioned SavedModel that TensorFlow Serving loads.
 
 Layout: `EXPORT_BASE/<model_name>/<version>/` with a positive integer version (the server
-ignores other folder names and serves the highest).
+ignores other folder names and serves the highest), and `EXPORT_BASE/models.config`, the
+server's `--model_config_file` listing every model that has a version, rewritten on each export.
 All file operations go through `tf.io.gfile`, so EXPORT_BASE may be local, `gs://` or `ram://`.
 
 Signatures (inputs and outputs named, batch dimension -1, method `tensorflow/serving/predict`):
@@ -36,6 +37,8 @@ import sys
 import uuid
 
 import tensorflow as tf
+from google.protobuf import text_format
+from tensorflow_serving.config import model_server_config_pb2
 
 from tfgan2.models.base import StatelessRandom as _Sampler  # The one place the sampler is named.
 
@@ -55,6 +58,9 @@ LABEL = 'label'
 # generators at their default size (per-image peak measured in benchmarks/RESULTS.md, section 3),
 # and is above what tfgan2's own callers ask for at once (evaluation draws 500 per call).
 DEFAULT_MAX_BATCH = 1024
+SERVER_CONFIG = 'models.config'
+# Where the README's docker command mounts the export base inside the server's container.
+DEFAULT_SERVER_BASE = '/models'
 
 SAVED_MODEL_PB = 'saved_model.pb'
 _STAGING_PREFIX = '.tmp-'
@@ -204,6 +210,14 @@ def versions(model_base):
                   and tf.io.gfile.isdir(_join(model_base, name)))
 
 
+def exported_models(export_base):
+    """Names of the models under `export_base` that have at least one version, sorted."""
+    if not tf.io.gfile.isdir(export_base):
+        return []
+    return sorted(name for name in _children(export_base)
+                  if _MODEL_NAME.fullmatch(name) and versions(_join(export_base, name)))
+
+
 def resolve_saved_model(path):
     """`path` if it holds a SavedModel, else its highest numbered version (the one TF Serving serves)."""
     if _is_complete(path):
@@ -323,8 +337,36 @@ def _publish(staging, target, overwrite):
                          f'version meanwhile; export again without a version to get the next one.') from None
 
 
+def _write_atomically(path, text):
+    """Writes `text` to `path` through a hidden sibling renamed into place."""
+    folder, name = path.rsplit('/', 1)
+    temporary = _join(folder, f'.{name}.tmp-{uuid.uuid4().hex[:8]}')
+    try:
+        with tf.io.gfile.GFile(temporary, 'w') as f:
+            f.write(text)
+        tf.io.gfile.rename(temporary, path, overwrite=True)
+    finally:
+        if tf.io.gfile.exists(temporary):
+            tf.io.gfile.remove(temporary)
+
+
+def write_server_config(export_base, server_base=DEFAULT_SERVER_BASE):
+    """Writes `export_base`/models.config (a text ModelServerConfig for TF Serving's
+    --model_config_file) listing exactly the models that have a version, each with base_path
+    `server_base`/<name>: the export base as the server sees it. Returns its path."""
+    config = model_server_config_pb2.ModelServerConfig()
+    for name in exported_models(export_base):
+        config.model_config_list.config.add(name=name, base_path=_join(server_base, name),
+                                            model_platform='tensorflow')
+    path = _join(export_base, SERVER_CONFIG)
+    _write_atomically(path, f'# Written by tfgan2-export on every export: the models with a version in '
+                            f'this folder, as the server sees it at {server_base}.\n'
+                            + text_format.MessageToString(config))
+    return path
+
+
 def _check_arguments(model_name, version, max_batch):
-    if not (isinstance(model_name, str) and _MODEL_NAME.fullmatch(model_name)):
+    if not (isinstance(model_name, str) and _MODEL_NAME.fullmatch(model_name)) or model_name == SERVER_CONFIG:
         raise ValueError(f'model_name={model_name!r} is not usable as a TF Serving model name: use '
                          f'letters, digits, "_", "-" or "." (e.g. "dcgan").')
     if version is not None and (not isinstance(version, int) or version < 1):
@@ -345,8 +387,9 @@ def _make_folder(path, export_base):
 
 
 def export_generator(gan, export_base, model_name, version=None, overwrite=False,
-                     max_batch=DEFAULT_MAX_BATCH):
-    """Writes `gan`'s generator to `export_base/model_name/version` and returns that path.
+                     max_batch=DEFAULT_MAX_BATCH, server_base=DEFAULT_SERVER_BASE):
+    """Writes `gan`'s generator to `export_base/model_name/version`, then rewrites
+    `export_base`/models.config (see `write_server_config`); returns the version's path.
 
     `version` defaults to one past the highest existing one (1 for a new model). An existing
     version is refused unless `overwrite`; it is then replaced as the module docstring says.
@@ -370,4 +413,5 @@ def export_generator(gan, export_base, model_name, version=None, overwrite=False
     finally:
         if tf.io.gfile.exists(staging):
             tf.io.gfile.rmtree(staging)
+    write_server_config(export_base, server_base)
     return target
