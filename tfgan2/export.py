@@ -197,6 +197,11 @@ def _children(folder):
     return [name.rstrip('/') for name in tf.io.gfile.listdir(folder)]
 
 
+def _reason(error):
+    """The first line of what an OSError or a TensorFlow error says."""
+    return str(getattr(error, 'message', error)).splitlines()[0]
+
+
 def _is_complete(folder):
     return tf.io.gfile.exists(_join(folder, SAVED_MODEL_PB))
 
@@ -241,8 +246,7 @@ def load_saved_model(path):
     try:
         return tf.saved_model.load(path)
     except (OSError, ValueError, tf.errors.OpError) as e:
-        reason = str(getattr(e, 'message', e)).splitlines()[0]
-        raise ValueError(f'{path} is not a readable SavedModel ({reason}); export it again with '
+        raise ValueError(f'{path} is not a readable SavedModel ({_reason(e)}); export it again with '
                          f'tfgan2-export, or point at another version.') from None
 
 
@@ -332,9 +336,9 @@ def _publish(staging, target, overwrite):
         else:
             _move(staging, target)
     except (OSError, tf.errors.OpError) as e:
-        reason = str(getattr(e, 'message', e)).splitlines()[0]
-        raise ValueError(f'Could not publish {target} ({reason}). Another export may have written this '
-                         f'version meanwhile; export again without a version to get the next one.') from None
+        raise ValueError(f'Could not publish {target} ({_reason(e)}). Another export may have written '
+                         f'this version meanwhile; export again without a version to get the next one.'
+                         ) from None
 
 
 def _write_atomically(path, text):
@@ -382,7 +386,7 @@ def _make_folder(path, export_base):
     try:
         tf.io.gfile.makedirs(path)
     except tf.errors.OpError as e:
-        raise ValueError(f'Cannot create {path} ({e.message.splitlines()[0]}); pass an export_base '
+        raise ValueError(f'Cannot create {path} ({_reason(e)}); pass an export_base '
                          f'you can write to.') from None
 
 
