@@ -165,18 +165,18 @@ def restore_newest(objects, candidates, run_path, optional=()):
             # Not tf.train.load_checkpoint: it takes a ram:// prefix for a folder.
             saved = variable_owners(tf.compat.v1.train.NewCheckpointReader(prefix))
         except (tf.errors.OpError, ValueError) as e:
-            problems.append(f'{prefix}: {_first_line(e)}')
-            logger.warning('%s is unreadable (%s); trying the one before it.', prefix, _first_line(e))
+            problems.append(f'{prefix}: {storage.error_line(e)}')
+            logger.warning('%s is unreadable (%s); trying the one before it.', prefix, storage.error_line(e))
             continue
         present = {name: value for name, value in objects.items() if name not in optional or name in saved}
         try:
             tf.train.Checkpoint(**present).read(prefix).expect_partial().assert_existing_objects_matched()
         except (tf.errors.OpError, IndexError) as e:  # IndexError: a data file cut short
-            problems.append(f'{prefix}: {_first_line(e)}')
-            logger.warning('%s is damaged (%s); trying the one before it.', prefix, _first_line(e))
+            problems.append(f'{prefix}: {storage.error_line(e)}')
+            logger.warning('%s is damaged (%s); trying the one before it.', prefix, storage.error_line(e))
             continue
         except (AssertionError, ValueError) as e:
-            raise CheckpointError(f'{prefix} does not fit this GAN ({_first_line(e)}): it was written for a '
+            raise CheckpointError(f'{prefix} does not fit this GAN ({storage.error_line(e)}): it was written for a '
                                   f'different model. Use that model\'s settings, or another folder.') from None
         if problems:
             logger.warning('Restored %s, the newest readable checkpoint.', prefix)
@@ -190,10 +190,6 @@ def variable_owners(reader):
     variables. A variable reachable from several objects is saved under one of them only, so
     this tells whether an object that alone holds its variables (the loss scale) was saved."""
     return {key.split('/')[0] for key in reader.get_variable_to_shape_map()}
-
-
-def _first_line(error):
-    return str(getattr(error, 'message', error)).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _differences(saved, asked):

@@ -46,7 +46,7 @@ def makedirs(path):
     try:
         tf.io.gfile.makedirs(path)
     except tf.errors.OpError as e:
-        raise ValueError(f'Cannot create the folder {path} ({_reason(e)}); choose a writable path.') from None
+        raise ValueError(f'Cannot create the folder {path} ({error_line(e)}); choose a writable path.') from None
 
 
 def read_text(path):
@@ -63,13 +63,14 @@ def publish(path, write):
     """Calls `write(temporary)` to write a hidden sibling of `path`, then renames it to `path`,
     so readers see the whole file or none of it."""
     folder, name = os.path.split(str(path))
-    makedirs(folder or '.')
     temporary = join(folder, f'.{name}.tmp-{uuid.uuid4().hex[:8]}')
     try:
+        if folder:
+            tf.io.gfile.makedirs(folder)
         write(temporary)
         tf.io.gfile.rename(temporary, path, overwrite=True)
     except tf.errors.OpError as e:
-        raise ValueError(f'Cannot write {path} ({_reason(e)}); choose a writable path.') from None
+        raise ValueError(f'Cannot write {path} ({error_line(e)}); choose a writable path.') from None
     finally:
         if tf.io.gfile.exists(temporary):
             tf.io.gfile.remove(temporary)
@@ -106,8 +107,10 @@ def host_reachable(host, timeout_s=3.0):
         return False
 
 
-def _reason(error):
-    return str(getattr(error, 'message', error)).splitlines()[0]
+def error_line(error):
+    """The first line of what an OSError or a TensorFlow error says."""
+    text = str(getattr(error, 'message', error)).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 class FolderInUseError(RuntimeError):

@@ -334,7 +334,7 @@ def saved_model_sampler(path, seed=0):
     """(`generate(count, labels)`, takes_labels) for an exported generator, through its
     `from_seed` signature, so latents come from the model's own sampler. A `label` input is
     taken to be the dataset class (for an unsupervised InfoGAN it is its categorical code)."""
-    loaded = tf.saved_model.load(export.resolve_saved_model(path))
+    loaded = export.load_saved_model(path)
     if export.FROM_SEED not in loaded.signatures:
         raise ValueError(f'{path} has no {export.FROM_SEED!r} signature (it has '
                          f'{", ".join(loaded.signatures) or "none"}): it was not written by '
