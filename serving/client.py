@@ -61,8 +61,12 @@ class GrpcPredictor:
     """PredictionService over gRPC: metadata and Predict with TensorProtos of the signature's dtypes."""
 
     def __init__(self, server, model, version, timeout):
-        import grpc
-        from tensorflow_serving.apis import prediction_service_pb2_grpc
+        try:
+            import grpc
+            from tensorflow_serving.apis import prediction_service_pb2_grpc
+        except ImportError:
+            raise ValueError('gRPC needs tensorflow-serving-api: pip install "tfgan2[serving]", or use '
+                             '--protocol=rest.') from None
         self.server, self.model, self.version, self.timeout = server, model, version, timeout
         self.channel = grpc.insecure_channel(server)
         self.stub = prediction_service_pb2_grpc.PredictionServiceStub(self.channel)

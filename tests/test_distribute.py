@@ -79,8 +79,10 @@ def test_checkpoint_of_two_replicas_resumes_on_one_device(tmp_path, data):
     history, straight_history = resumed.history, straight.history
 
     assert [row['epoch'] for row in history] == [1, 2] and resumed.step == 8
+    # The replicas' epoch differs from one device's by float rounding (~1e-7); Adam turns a near-zero
+    # gradient into a +-lr step, so over 4 more steps a weight can move by a few learning rates (2e-4).
     for a, b in zip(weights(resumed), weights(straight)):
-        np.testing.assert_allclose(a, b, atol=1e-5)
+        np.testing.assert_allclose(a, b, atol=1e-3)
     for key in ('g_loss', 'd_loss'):
         assert history[0][key] == pytest.approx(straight_history[0][key], abs=1e-5)
     exported_from = load_run(tmp_path / 'mirrored')  # what tfgan2-export rebuilds

@@ -1,7 +1,6 @@
 """Any TensorFlow Datasets (TFDS) dataset with an `image` feature, labelled by its `label`
 feature when it has one."""
 
-
 import numpy as np
 
 from tfgan2 import storage
@@ -14,7 +13,11 @@ def from_tfds(name, split='train', image_size=None, memory_budget_mb=DEFAULT_MEM
     """ImageData from the TFDS dataset `name` (downloaded and prepared when it is not yet).
     Datasets whose images vary in size need image_size (resize + centre crop). Held in memory
     when it fits memory_budget_mb, else streamed each epoch."""
-    import tensorflow_datasets as tfds  # Imported here: slow to import and often unused.
+    try:
+        import tensorflow_datasets as tfds  # Imported here: slow to import and often unused.
+    except ImportError:
+        raise DataUnavailableError(f'Loading {name!r} from TFDS needs tensorflow-datasets: pip install '
+                                   f'"tfgan2[tfds]", or pass a folder, .npz or IDX files.') from None
     builder = _prepared_builder(tfds, name)
     features = builder.info.features
     if not isinstance(_feature(features, 'image'), tfds.features.Image):
