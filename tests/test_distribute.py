@@ -205,7 +205,7 @@ def test_jit_compile_trains_like_the_plain_step(tmp_path, data):
 
 
 @pytest.mark.parametrize('name, tpu, tf_config, expected', [
-    ('default', 'my-tpu', None, '--tpu=my-tpu only applies to --strategy=tpu'),
+    ('default', 'my-tpu', None, 'tpu=my-tpu only applies to strategy=tpu'),
     ('multi_worker', None, None, 'needs the TF_CONFIG environment variable'),
     ('multi_worker', None, '{"cluster": {"worker": ["a:1"]}}', 'TF_CONFIG is not valid (KeyError'),
     ('multi_worker', None, '{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 3}}',
