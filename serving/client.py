@@ -209,10 +209,7 @@ def main(argv):
     # Imported here so that --help and flag errors answer without loading TensorFlow.
     from tfgan2 import serving
 
-    try:
-        server = server_address(FLAGS.server, FLAGS.protocol)
-    except ValueError as e:
-        sys.exit(f'error: {e}')
+    server = server_address(FLAGS.server, FLAGS.protocol)
     if FLAGS.protocol == 'grpc':
         predictor = GrpcPredictor(server, FLAGS.model, FLAGS.model_version, FLAGS.timeout)
     else:
@@ -232,8 +229,6 @@ def main(argv):
         serving.save_grid(images, request.rows, FLAGS.out)
     except ServerError as e:
         sys.exit(f'error: {serving.error_summary(str(e))}')
-    except ValueError as e:
-        sys.exit(f'error: {e}')
     finally:
         predictor.close()
     print(f'Wrote {len(images)} images from {FLAGS.model} version {version} ({FLAGS.signature}, '

@@ -6,9 +6,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
+
+from conftest import wait_for
 
 TINY = ['--noise_dim=8', '--generator_widths=16,8', '--discriminator_widths=8,16']
 
@@ -77,10 +78,7 @@ def test_ctrl_c_ends_with_one_line_and_a_rerun_resumes(tmp_path, idx_dir):
     args = [sys.executable, '-m', 'tfgan2.cli.train', f'--data={idx_dir}', f'--model_dir={tmp_path}',
             '--epochs=1000', '--batch_size=8', '--checkpoint_every=1000', *TINY]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not (tmp_path / 'history.csv').exists():
-        assert time.monotonic() < deadline and process.poll() is None
-        time.sleep(0.2)
+    wait_for(tmp_path / 'history.csv', process)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 1

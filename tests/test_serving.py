@@ -27,7 +27,7 @@ from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 import serving_double
 from exported_models import NUM_CLASSES, export_run
-from tfgan2 import artifacts, export, serving
+from tfgan2 import artifacts, cli, export, serving
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -180,9 +180,10 @@ def client():
 
 
 def run_client(client, *args):
+    """client.py's main as its command runs it (library errors as one line)."""
     with flagsaver.flagsaver():
         flags.FLAGS(['client.py', *args])
-        client.main(['client.py'])
+        cli.with_one_line_errors(client.main)(['client.py'])
 
 
 def local_grid(served, key, signature, labels, num, seed):
@@ -196,7 +197,7 @@ import json, sys
 from absl import flags
 from absl.testing import flagsaver
 from tfgan2 import export, load_run
-from tfgan2.cli import generate
+from tfgan2.cli import generate, with_one_line_errors
 model_dir, ram_base = sys.argv[2:4]
 export.export_generator(load_run(model_dir), ram_base, 'cgan')
 exits = []
@@ -204,7 +205,7 @@ for args in json.loads(sys.argv[1]):
     with flagsaver.flagsaver():
         flags.FLAGS(['tfgan2-generate', *args])
         try:
-            generate.main([])
+            with_one_line_errors(generate.main)([])
             exits.append(0)
         except SystemExit as e:
             exits.append(str(e.code))

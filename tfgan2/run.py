@@ -56,36 +56,18 @@ class RunDir:
 
     def __init__(self, path):
         self.path = str(path)
+        self.record_path = self.file(RECORD_FILE)
+        self.checkpoint_dir = self.file('checkpoints')
+        self.history_path = self.file('history.csv')
+        self.plot_path = self.file('losses.png')
+        self.gif_path = self.file('training.gif')
+        self.logs_dir = self.file('logs')
 
     def __str__(self):
         return self.path
 
     def file(self, *parts):
         return storage.join(self.path, *parts)
-
-    @property
-    def record_path(self):
-        return self.file(RECORD_FILE)
-
-    @property
-    def checkpoint_dir(self):
-        return self.file('checkpoints')
-
-    @property
-    def history_path(self):
-        return self.file('history.csv')
-
-    @property
-    def plot_path(self):
-        return self.file('losses.png')
-
-    @property
-    def gif_path(self):
-        return self.file('training.gif')
-
-    @property
-    def logs_dir(self):
-        return self.file('logs')
 
     def grid_path(self, epoch, grid='epoch'):
         """The preview grid `grid` of `epoch`: images/epoch_NNNN.png for the main one."""

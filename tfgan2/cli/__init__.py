@@ -13,9 +13,10 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 def run(main, module_name):
     """Runs an absl `main` the way every tfgan2 command runs: stray arguments refused, TF's
-    INFO chatter off unless --verbosity is given, tfgan2's own messages on stderr, and `--help`
-    listing the flags of `module_name` however the command was started (absl shows the key
-    flags of the module named by sys.argv[0], which for a console script is its wrapper)."""
+    INFO chatter off unless --verbosity is given, tfgan2's own messages on stderr, a ValueError
+    (the library's errors) as one line naming flags, and `--help` listing the flags of
+    `module_name` however the command was started (absl shows the key flags of the module
+    named by sys.argv[0], which for a console script is its wrapper)."""
     for flag in flags.FLAGS.get_key_flags_for_module(module_name):
         flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
 
@@ -25,7 +26,7 @@ def run(main, module_name):
         if not flags.FLAGS['verbosity'].present:
             logging.set_verbosity(logging.WARNING)  # Keep TF's per-save INFO lines out of the progress bar.
         _show_library_messages()
-        return main(argv)
+        return with_one_line_errors(main)(argv)
 
     app.run(quiet_main)
 
@@ -38,6 +39,16 @@ def _show_library_messages():
     library.addHandler(handler)
     library.setLevel(std_logging.INFO)
     library.propagate = False
+
+
+def with_one_line_errors(main):
+    """`main`, whose ValueErrors (the library's errors) end the command in one line (`exit_with`)."""
+    def main_with_one_line_errors(argv):
+        try:
+            return main(argv)
+        except ValueError as e:
+            exit_with(e)
+    return main_with_one_line_errors
 
 
 def exit_with(error):

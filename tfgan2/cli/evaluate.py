@@ -57,10 +57,7 @@ def _recorded_source(record):
 
 
 def main(argv):
-    try:
-        _check_flags()
-    except ValueError as e:
-        cli.exit_with(e)
+    _check_flags()
     # Imported here so that --help and flag errors answer without loading TensorFlow.
     import tensorflow as tf
     from tfgan2 import evaluation, run
@@ -82,18 +79,13 @@ def main(argv):
         evaluator = evaluation.Evaluator(train, test, FLAGS.num_samples, FLAGS.metric, FLAGS.cache_dir,
                                          inception_weights=FLAGS.inception_weights)
         result = evaluator.evaluate(generate, class_conditional)
-    except ValueError as e:
-        cli.exit_with(e)
     except tf.errors.InvalidArgumentError as e:  # An export asked for labels it does not have.
         sys.exit(f'error: the generator rejected its inputs ({e.message.splitlines()[0]}); is '
                  f'the data the one it was trained on?')
     print(f'{source} on {train.source}:')
     print(result.report())
     if FLAGS.output:
-        try:
-            result.save_json(FLAGS.output)
-        except ValueError as e:
-            cli.exit_with(e)
+        result.save_json(FLAGS.output)
         print(f'Wrote {FLAGS.output}')
 
 

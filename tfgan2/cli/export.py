@@ -37,12 +37,9 @@ def main(argv):
     # Imported here so that --help and flag errors answer without loading TensorFlow.
     from tfgan2 import export, run
 
-    try:
-        gan = run.load_run(FLAGS.model_dir, FLAGS.checkpoint)
-        path = export.export_generator(gan, FLAGS.export_base, FLAGS.model_name or gan.kind,
-                                       FLAGS.version, FLAGS.overwrite, FLAGS.max_batch, FLAGS.server_base)
-    except ValueError as e:
-        cli.exit_with(e)
+    gan = run.load_run(FLAGS.model_dir, FLAGS.checkpoint)
+    path = export.export_generator(gan, FLAGS.export_base, FLAGS.model_name or gan.kind,
+                                   FLAGS.version, FLAGS.overwrite, FLAGS.max_batch, FLAGS.server_base)
     print(f'Exported {FLAGS.model_dir} to {path} (signatures: {", ".join(export.SIGNATURES)}; at most '
           f'{FLAGS.max_batch} images per request)')
     print(f'{export.SERVER_CONFIG} in {FLAGS.export_base} now lists: '

@@ -39,8 +39,6 @@ def main(argv):
         serving.save_grid(images, rows, FLAGS.out)
     except tf.errors.InvalidArgumentError as e:
         sys.exit(f'error: the model rejected the request: {serving.error_summary(e.message)}')
-    except ValueError as e:
-        cli.exit_with(e)
     print(f'Wrote {len(images)} images from {path} ({FLAGS.signature}) to {FLAGS.out}')
 
 

@@ -71,7 +71,7 @@ def main(argv):
             print(f'Exported the generator to {path}')
     except loop.TrainingInterrupted as e:
         raise SystemExit(f'stopped: {e}') from None
-    except (ValueError, RuntimeError, storage.FolderInUseError) as e:
+    except (loop.NonFiniteLossError, storage.FolderInUseError) as e:
         cli.exit_with(e)
     print(f'Done: grids, GIF and checkpoints are in {FLAGS.model_dir}')
 
