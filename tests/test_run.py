@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import Crash, crash_after, synthetic_data, tiny_trainer, wait_for
-from tfgan2 import artifacts, load_run, run, storage
+from tfgan2 import artifacts, export, load_run, run, serving, storage
 
 
 @pytest.fixture(scope='module')
@@ -196,13 +196,18 @@ def test_a_model_dir_that_is_a_file_or_read_only_is_one_clear_error(tmp_path, da
         tiny_trainer(readonly, data).fit(data, epochs=1)
 
 
-def test_a_run_on_an_object_store_trains_resumes_and_loads(data):
-    model_dir = 'ram://runs/cycle'
+def test_train_resume_export_generate_on_an_object_store(data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # so a path mistaken for a local one would land here
+    model_dir, export_base = 'ram://runs/cycle', 'ram://exports'
     tiny_trainer(model_dir, data).fit(data, epochs=1)
     resumed = tiny_trainer(model_dir, data)
     resumed.fit(data, epochs=2)
     assert resumed.step == 8
     assert tf.io.gfile.exists(f'{model_dir}/images/epoch_0002.png')
     assert tf.io.gfile.exists(f'{model_dir}/training.gif')
-    assert not os.path.exists('ram:')  # nothing landed in a local folder named like the URL
-    np.testing.assert_allclose(load_run(model_dir).sample(2, seed=1), resumed.gan.sample(2, seed=1), atol=1e-6)
+    path = export.export_generator(load_run(model_dir), export_base, 'dcgan')
+    assert path == f'{export_base}/dcgan/1' and tf.io.gfile.exists(f'{export_base}/models.config')
+    loaded = export.load_saved_model(f'{export_base}/dcgan')
+    images, _ = serving.generate(loaded.signatures['from_seed'], [], 4, seed=3)
+    assert images.shape == (4, 28, 28, 1) and 0 <= images.min() and images.max() <= 1
+    assert os.listdir(tmp_path) == []  # nothing landed in a local folder named like the URL
