@@ -35,20 +35,19 @@ def main(argv):
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     import keras
     import tensorflow as tf
-    from tfgan2 import data, distribute, models
-    from tfgan2.train import TrainConfig, Trainer
+    from tfgan2 import TrainConfig, Trainer, build_gan, data, distribute
 
-    info = data.load_dataset('fashion_mnist')
+    fashion = data.load('fashion_mnist')
     run_dir = tempfile.mkdtemp(prefix='step-options-')
 
     def trainer(name, policy='float32', **options):
         keras.mixed_precision.set_global_policy(policy)
         tf.keras.utils.set_random_seed(0)
-        gan = models.build_gan('dcgan', info.image_shape, info.num_classes)
+        gan = build_gan('dcgan', fashion)
         keras.mixed_precision.set_global_policy('float32')
-        config = TrainConfig(model_dir=os.path.join(run_dir, name), epochs=0, batch_size=FLAGS.batch_size,
-                             steps_per_epoch=FLAGS.steps, checkpoint_every=10**9, verbose=False, **options)
-        return Trainer(gan, config)
+        config = TrainConfig(batch_size=FLAGS.batch_size, steps_per_epoch=FLAGS.steps, checkpoint_every=10**9,
+                             verbose=False, **options)
+        return Trainer(gan, os.path.join(run_dir, name), config)
 
     bfloat16 = distribute.mixed_precision_policy(tf.distribute.get_strategy())
     configurations = {
@@ -62,11 +61,13 @@ def main(argv):
     for round_ in range(FLAGS.rounds):
         for name in list(configurations)[::-1 if round_ % 2 else 1]:
             run, start = configurations[name], time.process_time()
-            run.config.epochs += 1
             # CPU seconds of this process up to the epoch's end (before its grid and plot): less
             # sensitive than wall time to the load of other processes on a shared machine.
             cpu = {}
-            row = run.fit(info, lambda epoch: cpu.update(seconds=time.process_time() - start) or {})[-1]
+            clock = keras.callbacks.LambdaCallback(
+                on_epoch_end=lambda epoch, logs: cpu.update(seconds=time.process_time() - start))
+            row = {key: values[-1] for key, values in
+                   run.fit(fashion, additional_epochs=1, callbacks=[clock]).history.items()}
             rows[name].append({**row, 'cpu_ms_per_step': 1000 * cpu['seconds'] / FLAGS.steps})
     timed = {name: history[1:] for name, history in rows.items()}  # Round 1 traces and compiles.
 

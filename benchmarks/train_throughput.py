@@ -27,23 +27,21 @@ def main(argv):
     del argv
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     import tensorflow as tf
-    from tfgan2 import data, models
-    from tfgan2.train import TrainConfig, Trainer
+    from tfgan2 import TrainConfig, Trainer, build_gan, data
     from tutorial_dcgan import BATCH_SIZE, TutorialDCGAN
 
-    info = data.load_dataset('fashion_mnist')
+    fashion = data.load('fashion_mnist')
     needed = FLAGS.warmup_steps + FLAGS.steps
-    batches = list(data.input_pipeline(info.dataset, BATCH_SIZE, FLAGS.seed).take(needed))
-    small_batches = list(data.input_pipeline(info.dataset, 64, FLAGS.seed).take(needed))
+    batches = list(data.input_pipeline(fashion, BATCH_SIZE, FLAGS.seed).take(needed))
+    small_batches = list(data.input_pipeline(fashion, 64, FLAGS.seed).take(needed))
     tf.keras.utils.set_random_seed(FLAGS.seed)
     run_dir = tempfile.mkdtemp(prefix='throughput-')
 
     def ours(name, batch, **hyperparameters):
-        gan = models.build_gan('dcgan', info.image_shape, info.num_classes, **hyperparameters)
-        trainer = Trainer(gan, TrainConfig(model_dir=os.path.join(run_dir, name), batch_size=len(batch[0][0]),
-                                           verbose=False))
+        gan = build_gan('dcgan', fashion, **hyperparameters)
+        trainer = Trainer(gan, os.path.join(run_dir, name), TrainConfig(batch_size=len(batch[0][0]), verbose=False))
         # Our loop reads `applied` (and the metrics) back after every step.
-        return lambda images, labels: bool(trainer.train_step(images, labels)[1]), batch
+        return lambda images, labels: bool(trainer.step_function.train_step(images, labels)[1]), batch
 
     tutorial = TutorialDCGAN()
     configurations = {

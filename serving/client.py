@@ -30,7 +30,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string('server', None, 'host:port of the model server (default: localhost:8500 for '
                     'gRPC, localhost:8501 for REST).')
 flags.DEFINE_enum('protocol', 'grpc', ['grpc', 'rest'], 'How to talk to the server.')
-flags.DEFINE_string('model', 'dcgan', 'Model name, as in serving/models.config.')
+flags.DEFINE_string('model', 'dcgan', 'Model name, as in the models.config that tfgan2-export writes.')
 flags.DEFINE_integer('model_version', None, 'Version to ask for (default: the one the server serves).',
                      lower_bound=1)
 flags.DEFINE_enum('rest_format', 'columnar', ['columnar', 'row'],
@@ -43,15 +43,30 @@ DEFAULT_PORTS = {'grpc': 8500, 'rest': 8501}
 
 
 class ServerError(RuntimeError):
-    """The server could not be reached or refused the request."""
+    """The server could not be reached, refused the request or answered what no model server would."""
+
+
+def server_address(server, protocol):
+    """`server` (host:port) checked, or the protocol's default port on localhost."""
+    if server is None:
+        return f'localhost:{DEFAULT_PORTS[protocol]}'
+    host, _, port = server.rpartition(':')
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f'--server={server} is not host:port with a port number, e.g. '
+                         f'localhost:{DEFAULT_PORTS[protocol]}.')
+    return server
 
 
 class GrpcPredictor:
     """PredictionService over gRPC: metadata and Predict with TensorProtos of the signature's dtypes."""
 
     def __init__(self, server, model, version, timeout):
-        import grpc
-        from tensorflow_serving.apis import prediction_service_pb2_grpc
+        try:
+            import grpc
+            from tensorflow_serving.apis import prediction_service_pb2_grpc
+        except ImportError:
+            raise ValueError('gRPC needs tensorflow-serving-api: pip install "tfgan2[serving]", or use '
+                             '--protocol=rest.') from None
         self.server, self.model, self.version, self.timeout = server, model, version, timeout
         self.channel = grpc.insecure_channel(server)
         self.stub = prediction_service_pb2_grpc.PredictionServiceStub(self.channel)
@@ -112,7 +127,7 @@ class RestPredictor:
         request = urllib.request.Request(url, data, {'Content-Type': 'application/json'})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as answer:
-                return json.load(answer)
+                raw = answer.read()
         except urllib.error.HTTPError as e:
             try:
                 message = json.load(e).get('error', e.reason)
@@ -122,15 +137,29 @@ class RestPredictor:
         except (urllib.error.URLError, OSError) as e:
             raise ServerError(f'Cannot reach {self.server}: {getattr(e, "reason", e)}. Is the model '
                               f'server running with --rest_api_port? (see serving/README.md)') from None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise ServerError(f'{self.server} answered {raw[:40]!r}, which is not JSON; is it the '
+                              f'model server\'s REST port (--rest_api_port)?') from None
+
+    def _field(self, body, *keys):
+        """body[keys[0]][keys[1]]..., or a ServerError naming the first key the answer lacks."""
+        for depth, key in enumerate(keys):
+            if not isinstance(body, dict) or key not in body:
+                raise ServerError(f'{self.server} answered without "{".".join(keys[:depth + 1])}"; is it a '
+                                  f'TensorFlow Serving REST API (--rest_api_port)?')
+            body = body[key]
+        return body
 
     def signature_defs(self):
         from google.protobuf import json_format
         from tensorflow_serving.apis import get_model_metadata_pb2
         body = self._request(f'{self.url}/metadata')
-        signature_map = dict(body['metadata']['signature_def'])
+        signature_map = dict(self._field(body, 'metadata', 'signature_def'))
         signature_map.pop('@type', None)  # Present when a server prints the Any's type.
         parsed = json_format.ParseDict(signature_map, get_model_metadata_pb2.SignatureDefMap())
-        return int(body['model_spec']['version']), dict(parsed.signature_def)
+        return int(self._field(body, 'model_spec', 'version')), dict(parsed.signature_def)
 
     def predict(self, signature_name, signature_def, inputs):
         body = {'signature_name': signature_name}
@@ -149,11 +178,11 @@ class RestPredictor:
         answer = self._request(f'{self.url}:predict', body)
         names = sorted(signature_def.outputs)
         if self.row_format:  # A list of per-image values, or of {output: value} with several outputs.
-            rows = answer['predictions']
+            rows = self._field(answer, 'predictions')
             columns = {name: [row[name] for row in rows] for name in names} if len(names) > 1 else {
                 names[0]: rows}
         else:
-            outputs = answer['outputs']
+            outputs = self._field(answer, 'outputs')
             columns = outputs if len(names) > 1 else {names[0]: outputs}
         return {name: _from_json(columns[name], signature_def.outputs[name].dtype) for name in names}
 
@@ -180,7 +209,7 @@ def main(argv):
     # Imported here so that --help and flag errors answer without loading TensorFlow.
     from tfgan2 import serving
 
-    server = FLAGS.server or f'localhost:{DEFAULT_PORTS[FLAGS.protocol]}'
+    server = server_address(FLAGS.server, FLAGS.protocol)
     if FLAGS.protocol == 'grpc':
         predictor = GrpcPredictor(server, FLAGS.model, FLAGS.model_version, FLAGS.timeout)
     else:
@@ -193,15 +222,13 @@ def main(argv):
             raise ValueError(f'{FLAGS.model} version {version} has no signature {FLAGS.signature!r}; it '
                              f'has {", ".join(callable_signatures)}.')
         signature_def = signature_defs[FLAGS.signature]
-        inputs, rows = serving.signature_inputs(serving.input_specs(signature_def), FLAGS.label,
-                                                FLAGS.num, FLAGS.seed)
-        outputs = predictor.predict(FLAGS.signature, signature_def, inputs)
-        images = serving.output_images(outputs)
-        serving.save_grid(images, rows, FLAGS.out)
+        request = serving.signature_inputs(serving.input_specs(signature_def), FLAGS.label, FLAGS.num,
+                                           FLAGS.seed)
+        outputs = predictor.predict(FLAGS.signature, signature_def, request.inputs)
+        images = serving.output_images(outputs, request.count)
+        serving.save_grid(images, request.rows, FLAGS.out)
     except ServerError as e:
         sys.exit(f'error: {serving.error_summary(str(e))}')
-    except ValueError as e:
-        sys.exit(f'error: {e}')
     finally:
         predictor.close()
     print(f'Wrote {len(images)} images from {FLAGS.model} version {version} ({FLAGS.signature}, '

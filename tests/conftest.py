@@ -3,6 +3,7 @@
 import gzip
 import os
 import struct
+import time
 
 import numpy as np
 import pytest
@@ -62,6 +63,30 @@ def tiny_trainer(model_dir, data, model='dcgan', seed=7, **config):
     gan = build_gan(model, data, **TINY_WIDTHS)
     settings = dict(batch_size=64, checkpoint_every=2, seed=seed, verbose=False)
     return Trainer(gan, str(model_dir), TrainConfig(**{**settings, **config}))
+
+
+class Crash(Exception):
+    """What `CrashAfter` raises: a stand-in for a crash in the middle of training."""
+
+
+def crash_after(steps):
+    """A Keras callback that raises `Crash` after `steps` training steps."""
+    import keras
+    seen = []
+
+    def count(batch, logs):
+        seen.append(batch)
+        if len(seen) == steps:
+            raise Crash()
+    return keras.callbacks.LambdaCallback(on_train_batch_end=count)
+
+
+def wait_for(path, process, seconds=120):
+    """Waits until `path` exists while `process` (a subprocess.Popen) keeps running."""
+    deadline = time.monotonic() + seconds
+    while not os.path.exists(path):
+        assert time.monotonic() < deadline and process.poll() is None, 'the process ended or hung'
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope='session')

@@ -11,6 +11,7 @@ behind the same two front ends, bound to 127.0.0.1 on ports the OS picks:
   (`instances`) and columnar (`inputs`) formats, values checked against the signature's dtype
   (an int32 input takes only JSON integers that fit in 32 bits), `{"b64": ...}` for string
   outputs whose name ends in `_bytes`, and errors as `{"error": message}`.
+Either front end can be told to misbehave, for the client's tests: `tamper` rewrites its answers.
 """
 
 import base64
@@ -132,8 +133,8 @@ def signature_def_map(served):
 
 
 class _PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
-    def __init__(self, repository):
-        self.repository = repository
+    def __init__(self, repository, tamper):
+        self.repository, self.tamper = repository, tamper
 
     def _served(self, model_spec):
         return self.repository.get(model_spec.name,
@@ -154,7 +155,7 @@ class _PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
                                               or tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY)
         for alias, value in outputs.items():
             response.outputs[alias].CopyFrom(tf.make_tensor_proto(value))
-        return response
+        return self.tamper(response) if self.tamper else response
 
     def GetModelMetadata(self, request, context):
         if list(request.metadata_field) != ['signature_def']:
@@ -172,11 +173,12 @@ class _PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
 
 
 @contextlib.contextmanager
-def grpc_server(repository):
-    """Serves `repository` over gRPC on 127.0.0.1; yields 'host:port'."""
+def grpc_server(repository, tamper=None):
+    """Serves `repository` over gRPC on 127.0.0.1; yields 'host:port'. `tamper(response)`, if
+    given, rewrites every PredictResponse before it is sent."""
     server = grpc.server(concurrent.futures.ThreadPoolExecutor(max_workers=4))
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-        _PredictionService(repository), server)
+        _PredictionService(repository, tamper), server)
     port = server.add_insecure_port('127.0.0.1:0')
     server.start()
     try:
@@ -358,7 +360,7 @@ _PREDICT_PATH = re.compile(r'/v1/models/([^/:]+)(?:/versions/(\d+))?:(classify|r
 _METADATA_PATH = re.compile(r'/v1/models/([^/:]+)(?:/versions/(\d+))?/metadata', re.I)
 
 
-def _rest_handler(repository):
+def _rest_handler(repository, tamper):
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = 'HTTP/1.1'
 
@@ -366,7 +368,7 @@ def _rest_handler(repository):
             pass
 
         def _reply(self, status, body):
-            data = json.dumps(body).encode()
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
             self.send_response(status)
             self.send_header('Content-Type', 'application/json')
             self.send_header('Content-Length', str(len(data)))
@@ -375,7 +377,8 @@ def _rest_handler(repository):
 
         def _serve(self, handle):
             try:
-                self._reply(200, handle())
+                body = handle()
+                self._reply(200, tamper(self.path, body) if tamper else body)
             except ServingError as e:
                 self._reply(_HTTP_STATUS.get(e.code, 500), {'error': e.message})
 
@@ -420,9 +423,10 @@ def _rest_handler(repository):
 
 
 @contextlib.contextmanager
-def rest_server(repository):
-    """Serves `repository` over REST on 127.0.0.1; yields 'host:port'."""
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _rest_handler(repository))
+def rest_server(repository, tamper=None):
+    """Serves `repository` over REST on 127.0.0.1; yields 'host:port'. `tamper(path, body)`, if
+    given, rewrites every successful answer (a JSON object, or raw bytes to send as they are)."""
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _rest_handler(repository, tamper))
     thread = threading.Thread(target=httpd.serve_forever, kwargs={'poll_interval': 0.1}, daemon=True)
     thread.start()
     try:

@@ -1,11 +1,15 @@
-"""The tfgan2-train command: a tiny end-to-end run and one-line errors for bad flags."""
+"""The tfgan2-train command: a tiny end-to-end run, flags derived from the library's
+declarations, and one-line errors for bad flags and stops."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
 import pytest
+
+from conftest import wait_for
 
 TINY = ['--noise_dim=8', '--generator_widths=16,8', '--discriminator_widths=8,16']
 
@@ -15,48 +19,72 @@ def train(*args, cwd=None):
                           text=True, timeout=300, cwd=cwd)
 
 
+def error_lines(result):
+    return [line for line in result.stderr.splitlines() if line.startswith(('error:', 'FATAL Flags parsing error'))]
+
+
 def test_end_to_end_run_writes_grids_gif_and_checkpoints(tmp_path, idx_dir):
-    result = train(f'--data_dir={idx_dir}', f'--model_dir={tmp_path}', '--epochs=2',
-                   '--steps_per_epoch=2', '--batch_size=16', *TINY)
+    result = train(f'--data={idx_dir}', f'--model_dir={tmp_path}', '--epochs=2', '--steps_per_epoch=2',
+                   '--batch_size=16', *TINY)
     assert result.returncode == 0, result.stderr
     assert 'Epoch 2/2' in result.stdout
+    assert 'dcgan on idx' in result.stderr and 'starting fresh' in result.stderr  # the library's log
     assert sorted(os.listdir(tmp_path / 'images')) == ['epoch_0001.png', 'epoch_0002.png']
     assert (tmp_path / 'training.gif').exists() and (tmp_path / 'history.csv').exists()
     assert 'ckpt-4.index' in os.listdir(tmp_path / 'checkpoints')
-    # The model's default dropout is written out, so the run keeps it if the default changes.
-    with open(tmp_path / 'gan.json') as f:
-        assert json.load(f)['hyperparameters']['dropout'] == 0.3
+    record = json.loads((tmp_path / 'gan.json').read_text())
+    assert record['config']['dropout'] == 0.3  # the model's default, written out
+    assert record['data']['name'] == 'idx0' and record['data']['source'].startswith('idx:')
 
 
 @pytest.mark.parametrize('flag, expected', [
-    ('--epochs=0', '--epochs=0'),
-    ('--batch_size=-4', '--batch_size=-4'),
-    ('--model=stylegan9', 'choose one of'),
-    ('--generator_widths=16,x', 'at least two positive integers'),
-    ('--data_dir=/no/such/folder', 'not a readable directory'),
+    ('--epochs=x', '--epochs'),
+    ('--batch_size=-4', '--batch_size=-4: use a value at least 1'),
+    ('--model=stylegan9', '--model'),
+    ('--generator_widths=16,x', '--generator_widths=16,x: give whole numbers'),
+    ('--data=/no/such/folder', '/no/such/folder does not exist'),
+    ('--ema_decay=1', r'--ema_decay=1.0: use a value in [0, 1)'),
+    ('--class_weight=0.5', '--class_weight does not apply to --model=dcgan'),
 ])
 def test_bad_flags_end_with_one_clear_line(tmp_path, idx_dir, flag, expected):
-    args = [f'--data_dir={idx_dir}', f'--model_dir={tmp_path}', *TINY, flag]
-    result = train(*args)
+    result = train(f'--data={idx_dir}', f'--model_dir={tmp_path}', *TINY, flag)
     assert result.returncode != 0
-    errors = [line for line in result.stderr.splitlines()
-              if line.startswith(('error:', 'FATAL Flags parsing error'))]
+    errors = error_lines(result)
     assert len(errors) == 1 and expected in errors[0], result.stderr[-2000:]
     assert not os.listdir(tmp_path)  # nothing half-made
 
 
-def test_training_flags_default_to_the_library_recipe():
-    # The command defines its flags without importing TensorFlow, so it repeats TrainConfig's
-    # defaults; this keeps `tfgan2-train` and `Trainer` on the same measured recipe.
+def test_flags_are_derived_from_the_training_config_and_the_models():
+    # In a subprocess: importing tfgan2.cli.train defines its flags in the process's absl FLAGS.
     script = ('import dataclasses\n'
               'from absl import flags\n'
+              'from tfgan2 import models\n'
               'from tfgan2.cli import train\n'
-              'from tfgan2.train import TrainConfig\n'
-              'defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)\n'
-              '            if f.default is not dataclasses.MISSING}\n'
-              'shared = [n for n in defaults if n in flags.FLAGS]\n'
-              'assert len(shared) >= 10, shared\n'
-              'for name in shared:\n'
-              '    assert flags.FLAGS[name].default == defaults[name], (name, flags.FLAGS[name].default)\n')
+              'from tfgan2.training.config import TrainConfig\n'
+              'for field in dataclasses.fields(TrainConfig):\n'
+              '    if field.name != "verbose":\n'
+              '        assert flags.FLAGS[field.name].default == field.default, field.name\n'
+              '        assert flags.FLAGS[field.name].help == field.metadata["help"], field.name\n'
+              'for cls in models.MODELS.values():\n'
+              '    for name in models.hyperparameter_names(cls):\n'
+              '        assert flags.FLAGS[name].default is None, name\n'
+              '        assert cls.kind in flags.FLAGS[name].help, name\n'
+              'print("checked")\n')
     result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.returncode == 0 and 'checked' in result.stdout, result.stderr[-2000:]
+
+
+def test_ctrl_c_ends_with_one_line_and_a_rerun_resumes(tmp_path, idx_dir):
+    args = [sys.executable, '-m', 'tfgan2.cli.train', f'--data={idx_dir}', f'--model_dir={tmp_path}',
+            '--epochs=1000', '--batch_size=8', '--checkpoint_every=1000', *TINY]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(tmp_path / 'history.csv', process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith('stopped: Interrupted at step') and 'Traceback' not in stderr, stderr[-2000:]
+    step = int(last.split('Interrupted at step ')[1].split(';')[0])
+    assert f'ckpt-{step}.index' in os.listdir(tmp_path / 'checkpoints')
+    resumed = train(f'--data={idx_dir}', f'--model_dir={tmp_path}', '--epochs=1', '--batch_size=8', *TINY)
+    assert resumed.returncode == 0 and f'step {step}' in resumed.stderr, resumed.stderr[-2000:]

@@ -199,6 +199,13 @@ def test_images_of_two_sizes_need_image_size(tmp_path):
     assert resized.image_shape == (4, 4, 3) and images[1].min() == 200
 
 
+def test_a_source_without_splits_is_all_train_and_has_no_test_split(tmp_path):
+    colour_folder(tmp_path / 'flat', per_class=1)
+    assert data.load(str(tmp_path / 'flat')).num_examples == 3
+    with pytest.raises(data.DataUnavailableError, match="has no 'test' split of its own"):
+        data.load(str(tmp_path / 'flat'), split='test')
+
+
 def test_split_folders(tmp_path):
     colour_folder(tmp_path / 'shapes' / 'train', per_class=2)
     colour_folder(tmp_path / 'shapes' / 'test', per_class=1)

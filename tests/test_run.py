@@ -7,15 +7,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import synthetic_data, tiny_trainer
-from tfgan2 import artifacts, load_run, run, storage
+from conftest import Crash, crash_after, synthetic_data, tiny_trainer, wait_for
+from tfgan2 import artifacts, export, load_run, run, serving, storage
 
 
 @pytest.fixture(scope='module')
@@ -104,25 +103,10 @@ def test_a_different_model_names_what_differs_and_a_foreign_checkpoint_says_so(t
         load_run(tmp_path)
 
 
-class Crash(Exception):
-    pass
-
-
-class CrashAtStep(keras.callbacks.Callback):
-    def __init__(self, step):
-        super().__init__()
-        self.step, self.seen = step, 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.seen += 1
-        if self.seen == self.step:
-            raise Crash()
-
-
 @pytest.mark.parametrize('change', [dict(batch_size=48), dict(steps_per_epoch=1), dict(batch_size=16)])
 def test_changed_batch_settings_continue_the_epoch_with_its_unseen_images(tmp_path, data, change):
     with pytest.raises(Crash):  # after step 7: ckpt-6 holds 128 of epoch 2's 200 images
-        tiny_trainer(tmp_path, data).fit(data, epochs=3, callbacks=[CrashAtStep(7)])
+        tiny_trainer(tmp_path, data).fit(data, epochs=3, callbacks=[crash_after(7)])
     resumed = tiny_trainer(tmp_path, data, **change)
     seen = []  # (epochs complete, images of the current epoch trained on) after each step
     resumed.fit(data, epochs=3, callbacks=[keras.callbacks.LambdaCallback(
@@ -140,10 +124,7 @@ def test_a_second_trainer_on_the_same_folder_is_refused_naming_the_first(tmp_pat
     process = subprocess.Popen([sys.executable, '-c', TRAIN_FOREVER, str(tmp_path)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while not (tmp_path / 'checkpoints').exists():
-            assert time.monotonic() < deadline and process.poll() is None
-            time.sleep(0.2)
+        wait_for(tmp_path / 'checkpoints', process)
         with pytest.raises(storage.FolderInUseError, match=f'in use by process {process.pid} .* Wait for it'):
             tiny_trainer(tmp_path, data).fit(data, epochs=1)
     finally:
@@ -173,10 +154,7 @@ tiny_trainer(sys.argv[1], data, batch_size=16, checkpoint_every=5).fit(data, epo
 def test_ctrl_c_saves_the_last_step_and_says_how_to_resume(tmp_path):
     process = subprocess.Popen([sys.executable, '-c', TRAIN_FOREVER, str(tmp_path)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not (tmp_path / 'history.csv').exists():
-        assert time.monotonic() < deadline and process.poll() is None
-        time.sleep(0.2)
+    wait_for(tmp_path / 'history.csv', process)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode != 0
@@ -218,13 +196,18 @@ def test_a_model_dir_that_is_a_file_or_read_only_is_one_clear_error(tmp_path, da
         tiny_trainer(readonly, data).fit(data, epochs=1)
 
 
-def test_a_run_on_an_object_store_trains_resumes_and_loads(data):
-    model_dir = 'ram://runs/cycle'
+def test_train_resume_export_generate_on_an_object_store(data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # so a path mistaken for a local one would land here
+    model_dir, export_base = 'ram://runs/cycle', 'ram://exports'
     tiny_trainer(model_dir, data).fit(data, epochs=1)
     resumed = tiny_trainer(model_dir, data)
     resumed.fit(data, epochs=2)
     assert resumed.step == 8
     assert tf.io.gfile.exists(f'{model_dir}/images/epoch_0002.png')
     assert tf.io.gfile.exists(f'{model_dir}/training.gif')
-    assert not os.path.exists('ram:')  # nothing landed in a local folder named like the URL
-    np.testing.assert_allclose(load_run(model_dir).sample(2, seed=1), resumed.gan.sample(2, seed=1), atol=1e-6)
+    path = export.export_generator(load_run(model_dir), export_base, 'dcgan')
+    assert path == f'{export_base}/dcgan/1' and tf.io.gfile.exists(f'{export_base}/models.config')
+    loaded = export.load_saved_model(f'{export_base}/dcgan')
+    images, _ = serving.generate(loaded.signatures['from_seed'], [], 4, seed=3)
+    assert images.shape == (4, 28, 28, 1) and 0 <= images.min() and images.max() <= 1
+    assert os.listdir(tmp_path) == []  # nothing landed in a local folder named like the URL

@@ -1,13 +1,15 @@
 """TF Serving's side of the exports, against the loopback test double (tests/serving_double.py):
-REST bodies in row and columnar format decoded by TF Serving's JSON rules, bad labels refused
-with clear errors over REST and gRPC, version routing, models.config, and serving/client.py
-over both protocols giving the same grid as tfgan2-generate."""
+REST bodies in row and columnar format decoded by TF Serving's JSON rules, bad input refused
+with clear errors over REST and gRPC, version routing, serving/client.py over both protocols
+giving the same grid as tfgan2-generate, and one clear line for every fault either meets
+(a server answering nonsense, exports that are not readable, an --out that cannot be written)."""
 
 import base64
 import contextlib
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import types
@@ -21,13 +23,11 @@ import pytest
 import tensorflow as tf
 from absl import flags
 from absl.testing import flagsaver
-from google.protobuf import text_format
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
-from tensorflow_serving.config import model_server_config_pb2
 
 import serving_double
 from exported_models import NUM_CLASSES, export_run
-from tfgan2 import artifacts, models, serving
+from tfgan2 import artifacts, cli, export, serving
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -45,7 +45,8 @@ def served(tmp_path_factory):
     with contextlib.ExitStack() as stack:
         stack.callback(repository.close)
         yield types.SimpleNamespace(
-            paths=paths, grpc=stack.enter_context(serving_double.grpc_server(repository)),
+            paths=paths, repository=repository,
+            grpc=stack.enter_context(serving_double.grpc_server(repository)),
             rest=stack.enter_context(serving_double.rest_server(repository)), root=root,
             loaded={key: tf.saved_model.load(path) for key, path in paths.items()})
 
@@ -72,15 +73,6 @@ def cgan_latent(batch=4):
     rng = np.random.default_rng(0)
     return {'noise': rng.normal(size=[batch, 8]).astype(np.float32),
             'label': (np.arange(batch) * 3 % NUM_CLASSES).astype(np.int32)}
-
-
-def test_models_config_parses_and_lists_every_model():
-    with open(os.path.join(REPO, 'serving', 'models.config')) as f:
-        config = text_format.Parse(f.read(), model_server_config_pb2.ModelServerConfig())
-    entries = config.model_config_list.config
-    assert sorted(entry.name for entry in entries) == sorted(models.MODELS)
-    for entry in entries:
-        assert entry.base_path == f'/models/{entry.name}' and entry.model_platform == 'tensorflow'
 
 
 def test_rest_row_and_columnar_bodies_give_the_signature_answer(served):
@@ -125,6 +117,8 @@ def test_rest_row_and_columnar_bodies_give_the_signature_answer(served):
      ['seed']),
     ({'signature_name': 'from_seed', 'inputs': {'label': [1], 'seed': 0.5}}, ['not of expected type: int64']),
     ({'signature_name': 'no_such_signature', 'inputs': {}}, ['no_such_signature', 'not found']),
+    ({'signature_name': 'png_from_seed', 'inputs': {'label': [0] * (export.DEFAULT_MAX_BATCH + 1), 'seed': 0}},
+     ['label asks for more than max_batch=1024 images', 'tfgan2-export --max_batch']),
 ])
 def test_rest_refuses_bad_requests_with_clear_errors(served, body, words):
     status, answer = post(served, 'cgan', body)
@@ -144,7 +138,7 @@ def grpc_predict(served, inputs, signature='serving_default', version=None):
         return prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, timeout=60)
 
 
-def test_grpc_refuses_int64_and_out_of_range_labels(served):
+def test_grpc_refuses_int64_and_out_of_range_labels_and_nan(served):
     latent = cgan_latent()
     with pytest.raises(grpc.RpcError) as error:
         grpc_predict(served, {**latent, 'label': latent['label'].astype(np.int64)})
@@ -154,6 +148,10 @@ def test_grpc_refuses_int64_and_out_of_range_labels(served):
         grpc_predict(served, {**latent, 'label': np.array([0, 1, 2, NUM_CLASSES], np.int32)})
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert 'label must hold class indices in [0, 10)' in error.value.details()
+    with pytest.raises(grpc.RpcError) as error:
+        grpc_predict(served, {**latent, 'noise': np.full_like(latent['noise'], np.nan)})
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert 'noise must hold finite numbers, not NaN or inf' in error.value.details()
 
 
 def test_highest_version_is_served_unless_one_is_asked_for(served):
@@ -182,9 +180,10 @@ def client():
 
 
 def run_client(client, *args):
+    """client.py's main as its command runs it (library errors as one line)."""
     with flagsaver.flagsaver():
         flags.FLAGS(['client.py', *args])
-        client.main(['client.py'])
+        cli.with_one_line_errors(client.main)(['client.py'])
 
 
 def local_grid(served, key, signature, labels, num, seed):
@@ -193,16 +192,76 @@ def local_grid(served, key, signature, labels, num, seed):
     return artifacts.image_grid(images * 2.0 - 1.0, rows)
 
 
-def test_generate_cli_writes_the_signature_grid(served, tmp_path):
-    out = tmp_path / 'generated.png'
+GENERATE_RUNS = """
+import json, sys
+from absl import flags
+from absl.testing import flagsaver
+from tfgan2 import export, load_run
+from tfgan2.cli import generate, with_one_line_errors
+model_dir, ram_base = sys.argv[2:4]
+export.export_generator(load_run(model_dir), ram_base, 'cgan')
+exits = []
+for args in json.loads(sys.argv[1]):
+    with flagsaver.flagsaver():
+        flags.FLAGS(['tfgan2-generate', *args])
+        try:
+            with_one_line_errors(generate.main)([])
+            exits.append(0)
+        except SystemExit as e:
+            exits.append(str(e.code))
+print(json.dumps(exits))
+"""
+
+
+def run_generate(served, *runs):
+    """tfgan2-generate's main once per argument list, all in one fresh process (where cgan version
+    1 is also exported to ram://generate-test/exports); returns each run's exit: 0 or its message.
+    A subprocess, as importing a CLI here would define its flags in this process for good."""
     result = subprocess.run(
-        [sys.executable, '-m', 'tfgan2.cli.generate', f'--saved_model={served.root}/exports/cgan',
-         '--signature=from_seed', '--label=0,3,7', '--num=4', '--seed=5', f'--out={out}'],
-        capture_output=True, text=True, timeout=300)
+        [sys.executable, '-c', GENERATE_RUNS, json.dumps(runs), os.path.join(served.root, 'runs', 'cgan-0'),
+         'ram://generate-test/exports'], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    grid = iio.imread(out)
-    np.testing.assert_array_equal(grid, local_grid(served, ('cgan', 2), 'from_seed', [0, 3, 7], 4, 5)[..., 0])
-    assert grid.shape == (3 * 30 + 2, 4 * 30 + 2)  # one row per label, --num columns, 2px padding
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def copy_export(served, tmp_path, name):
+    """A copy of the cgan exports (versions 1 and 2) to break."""
+    return shutil.copytree(os.path.join(served.root, 'exports', 'cgan'), tmp_path / name)
+
+
+def test_generate_cli_writes_the_grid_from_disk_or_ram_and_fails_in_one_line(served, tmp_path):
+    no_pb = copy_export(served, tmp_path, 'no-pb')
+    os.makedirs(no_pb / '3' / 'variables')  # the highest version has no saved_model.pb
+    corrupt = copy_export(served, tmp_path, 'corrupt')
+    (corrupt / '2' / 'saved_model.pb').write_bytes(b'\x0bnot a SavedModel\xff')
+    a_file = tmp_path / 'a-file'
+    a_file.write_text('')
+    grid = ['--signature=from_seed', '--label=0,3,7', '--num=4', '--seed=5']
+    exits = run_generate(
+        served,
+        [f'--saved_model={served.root}/exports/cgan', *grid, f'--out={tmp_path / "disk.png"}'],
+        ['--saved_model=ram://generate-test/exports/cgan', *grid, f'--out={tmp_path / "ram.png"}'],
+        [f'--saved_model={no_pb}', *grid, f'--out={tmp_path / "x.png"}'],
+        [f'--saved_model={corrupt}', *grid, f'--out={tmp_path / "x.png"}'],
+        [f'--saved_model={served.root}/exports/cgan', *grid, f'--out={a_file}/grid.png'],
+        [f'--saved_model={served.root}/exports/cgan', '--label=1', f'--num={export.DEFAULT_MAX_BATCH + 1}',
+         f'--out={tmp_path / "x.png"}'],
+    )
+    assert exits[:2] == [0, 0], exits
+    for out, key in (('disk.png', ('cgan', 2)), ('ram.png', ('cgan', 1))):
+        image = iio.imread(tmp_path / out)
+        np.testing.assert_array_equal(image, local_grid(served, key, 'from_seed', [0, 3, 7], 4, 5)[..., 0])
+    images, rows = serving.generate(served.loaded[('cgan', 2)].signatures['from_seed'], [0, 3, 7], 4, 5)
+    assert (len(images), rows) == (12, 3)  # one grid row per label, --num images each
+    expected = [[f'{no_pb}/3, the highest version under {no_pb}, has no saved_model.pb', 'remove it'],
+                [f'{corrupt}/2 is not a readable SavedModel', 'export it again with tfgan2-export'],
+                ['Cannot write', f'{a_file}/grid.png'],
+                ['the model rejected the request', 'label asks for more than max_batch=1024 images']]
+    for message, words in zip(exits[2:], expected):
+        assert message.startswith('error: ') and '\n' not in message, message
+        assert all(word in message for word in words), message
+    assert not os.path.exists(tmp_path / 'x.png') and sorted(os.listdir(tmp_path)) == [
+        'a-file', 'corrupt', 'disk.png', 'no-pb', 'ram.png']
 
 
 @pytest.mark.parametrize('key, protocol, signature, labels, num, seed', [
@@ -224,6 +283,15 @@ def test_client_saves_the_same_grid_as_the_saved_model_gives(served, client, tmp
     np.testing.assert_array_equal(iio.imread(out), expected[..., 0])
 
 
+def client_error(client, *args):
+    """The one line a client run that must fail exits with."""
+    with pytest.raises(SystemExit) as exit_:
+        run_client(client, *args)
+    message = str(exit_.value.code)
+    assert message.startswith('error: ') and '\n' not in message, message
+    return message
+
+
 @pytest.mark.parametrize('args, words', [
     (['--protocol=grpc', '--label=0,10'], ['label must hold class indices in [0, 10)']),
     (['--protocol=rest', '--label=11'], ['label must hold class indices in [0, 10)']),
@@ -231,13 +299,50 @@ def test_client_saves_the_same_grid_as_the_saved_model_gives(served, client, tmp
     (['--protocol=grpc'], ['pass the classes to draw']),
     (['--protocol=grpc', '--label=1', '--signature=nope'], ["no signature 'nope'", 'from_seed']),
     (['--protocol=grpc', '--label=1', '--model=nope'], ['NOT_FOUND', 'nope']),
+    (['--protocol=grpc', '--label=1', '--server=localhost:abc'], ['--server=localhost:abc is not host:port']),
+    (['--protocol=rest', '--label=1', '--server=localhost'], ['--server=localhost is not host:port']),
 ])
 def test_client_errors_end_in_one_clear_line(served, client, tmp_path, args, words):
     server = served.grpc if '--protocol=grpc' in args else served.rest
-    with pytest.raises(SystemExit) as exit_:
-        run_client(client, f'--server={server}', '--model=cgan', *args, f'--out={tmp_path / "x.png"}')
-    message = str(exit_.value.code)
-    assert message.startswith('error: ') and '\n' not in message
+    message = client_error(client, f'--server={server}', '--model=cgan', f'--out={tmp_path / "x.png"}', *args)
+    assert all(word in message for word in words), message
+    assert not os.path.exists(tmp_path / 'x.png')
+
+
+def test_client_says_when_out_cannot_be_written(served, client, tmp_path):
+    a_file = tmp_path / 'a-file'
+    a_file.write_text('')
+    message = client_error(client, f'--server={served.grpc}', '--model=cgan', '--label=1',
+                           f'--out={a_file}/grid.png')
+    assert 'Cannot write' in message and f'{a_file}/grid.png' in message
+    assert os.listdir(tmp_path) == ['a-file']
+
+
+def predict_only(rewrite):
+    """A REST tamper that rewrites predict answers and leaves metadata alone."""
+    return lambda path, body: rewrite(body) if path.endswith(':predict') else body
+
+
+def fewer_grpc_images(response):
+    images = tf.make_ndarray(response.outputs['images'])
+    response.outputs['images'].CopyFrom(tf.make_tensor_proto(images[:1]))
+    return response
+
+
+@pytest.mark.parametrize('protocol, tamper, words', [
+    ('rest', lambda path, body: {}, ['answered without "metadata"', '--rest_api_port']),
+    ('rest', predict_only(lambda body: {}), ['answered without "outputs"', '--rest_api_port']),
+    ('rest', lambda path, body: b'<html>Welcome</html>', ["answered b'<html>Welcome</html>'", 'not JSON']),
+    ('rest', predict_only(lambda body: {'outputs': body['outputs'][:1]}),
+     ['Asked for 4 images, the model answered with 1']),
+    ('grpc', fewer_grpc_images, ['Asked for 4 images, the model answered with 1']),
+])
+def test_client_says_when_a_server_answers_what_no_model_server_would(served, client, tmp_path, protocol,
+                                                                     tamper, words):
+    front_end = serving_double.rest_server if protocol == 'rest' else serving_double.grpc_server
+    with front_end(served.repository, tamper) as server:
+        message = client_error(client, f'--server={server}', f'--protocol={protocol}', '--model=cgan',
+                               '--label=1,2', '--num=2', f'--out={tmp_path / "x.png"}')
     assert all(word in message for word in words), message
     assert not os.path.exists(tmp_path / 'x.png')
 

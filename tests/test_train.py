@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import synthetic_data, tiny_trainer
+from conftest import Crash, crash_after, synthetic_data, tiny_trainer, wait_for
 from tfgan2 import NonFiniteLossError, TrainConfig, artifacts, load_run
 
 
@@ -27,19 +27,6 @@ def weights(trainer):
     gan = trainer.gan
     return [v.numpy() for v in gan.generator.variables + gan.discriminator.variables
             + gan.averaged_generator.variables]
-
-
-class CrashAfter(keras.callbacks.Callback):
-    """Raises after `steps` steps, like a crash."""
-
-    def __init__(self, steps):
-        super().__init__()
-        self.steps, self.seen = steps, 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.seen += 1
-        if self.seen == self.steps:
-            raise RuntimeError('crash')
 
 
 def test_step_traces_once_despite_partial_batches(tmp_path, data):
@@ -72,8 +59,8 @@ def test_resume_after_a_crash_matches_the_uninterrupted_run(tmp_path, data):
     tf.config.experimental.enable_op_determinism()
     straight = tiny_trainer(tmp_path / 'straight', data)
     straight.fit(data, epochs=2)
-    with pytest.raises(RuntimeError, match='crash'):
-        tiny_trainer(tmp_path / 'resumed', data).fit(data, epochs=2, callbacks=[CrashAfter(7)])
+    with pytest.raises(Crash):
+        tiny_trainer(tmp_path / 'resumed', data).fit(data, epochs=2, callbacks=[crash_after(7)])
     resumed = tiny_trainer(tmp_path / 'resumed', data)  # a new process would do the same
     history = resumed.fit(data, epochs=2)
     assert history.epoch == [1] and resumed.step == straight.step == 8
@@ -203,10 +190,7 @@ def test_kill_9_during_checkpointing_never_leaves_an_unreadable_checkpoint(tmp_p
     for delay in (0.3, 1.1, 1.9):  # it saves every step, so kills land in and around saves
         process = subprocess.Popen([sys.executable, '-c', TRAIN_FOREVER, model_dir],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while not tf.train.latest_checkpoint(os.path.join(model_dir, 'checkpoints')):
-            assert time.monotonic() < deadline and process.poll() is None
-            time.sleep(0.2)
+        wait_for(os.path.join(model_dir, 'checkpoints', 'checkpoint'), process)
         time.sleep(delay)
         process.send_signal(signal.SIGKILL)
         process.wait()

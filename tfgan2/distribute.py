@@ -24,7 +24,7 @@ def create_strategy(name='default', tpu=None):
     if name not in STRATEGIES:
         raise ValueError(f'Unknown strategy {name!r}; use one of {", ".join(STRATEGIES)}.')
     if tpu is not None and name != 'tpu':
-        raise ValueError(f'--tpu={tpu} only applies to --strategy=tpu; add that flag or drop --tpu.')
+        raise ValueError(f'tpu={tpu} only applies to strategy=tpu; choose that strategy or leave tpu out.')
     if name == 'default':
         return tf.distribute.get_strategy()
     if name == 'mirrored':
@@ -42,7 +42,7 @@ def _check_tf_config():
                '"task": {"type": "worker", "index": 0}}\' (index differs per machine)')
     raw = os.environ.get('TF_CONFIG')
     if not raw:
-        raise ValueError(f'--strategy=multi_worker needs the TF_CONFIG environment variable, {example}.')
+        raise ValueError(f'strategy=multi_worker needs the TF_CONFIG environment variable, {example}.')
     try:
         config = json.loads(raw)
         task_type, index = config['task']['type'], int(config['task']['index'])
@@ -61,9 +61,9 @@ def _tpu_strategy(address):
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, RuntimeError, tf.errors.OpError) as e:
-        raise ValueError(f'No TPU at --tpu={address or ""!r} ({type(e).__name__}: '
+        raise ValueError(f'No TPU at tpu={address or ""!r} ({type(e).__name__}: '
                          f'{str(e).splitlines()[0] if str(e) else "not found"}). Pass the TPU name or '
-                         f'grpc://host:port, or --tpu=local on a TPU VM.') from None
+                         f'grpc://host:port, or tpu=local on a TPU VM.') from None
     return tf.distribute.TPUStrategy(resolver)
 
 

@@ -19,6 +19,7 @@ import re
 import tensorflow as tf
 
 from tfgan2 import models, storage
+from tfgan2.data import checked_name
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,6 @@ RECORD_FILE = 'gan.json'
 CHECKPOINT_PREFIX = 'ckpt'
 # The checkpoint entry of the GAN (networks and state of its own); rebuilding a GAN restores it.
 GAN_OBJECT = 'gan'
-NAME_PATTERN = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}')
 
 
 class RunRecordError(ValueError):
@@ -56,36 +56,18 @@ class RunDir:
 
     def __init__(self, path):
         self.path = str(path)
+        self.record_path = self.file(RECORD_FILE)
+        self.checkpoint_dir = self.file('checkpoints')
+        self.history_path = self.file('history.csv')
+        self.plot_path = self.file('losses.png')
+        self.gif_path = self.file('training.gif')
+        self.logs_dir = self.file('logs')
 
     def __str__(self):
         return self.path
 
     def file(self, *parts):
         return storage.join(self.path, *parts)
-
-    @property
-    def record_path(self):
-        return self.file(RECORD_FILE)
-
-    @property
-    def checkpoint_dir(self):
-        return self.file('checkpoints')
-
-    @property
-    def history_path(self):
-        return self.file('history.csv')
-
-    @property
-    def plot_path(self):
-        return self.file('losses.png')
-
-    @property
-    def gif_path(self):
-        return self.file('training.gif')
-
-    @property
-    def logs_dir(self):
-        return self.file('logs')
 
     def grid_path(self, epoch, grid='epoch'):
         """The preview grid `grid` of `epoch`: images/epoch_NNNN.png for the main one."""
@@ -165,18 +147,18 @@ def restore_newest(objects, candidates, run_path, optional=()):
             # Not tf.train.load_checkpoint: it takes a ram:// prefix for a folder.
             saved = variable_owners(tf.compat.v1.train.NewCheckpointReader(prefix))
         except (tf.errors.OpError, ValueError) as e:
-            problems.append(f'{prefix}: {_first_line(e)}')
-            logger.warning('%s is unreadable (%s); trying the one before it.', prefix, _first_line(e))
+            problems.append(f'{prefix}: {storage.error_line(e)}')
+            logger.warning('%s is unreadable (%s); trying the one before it.', prefix, storage.error_line(e))
             continue
         present = {name: value for name, value in objects.items() if name not in optional or name in saved}
         try:
             tf.train.Checkpoint(**present).read(prefix).expect_partial().assert_existing_objects_matched()
         except (tf.errors.OpError, IndexError) as e:  # IndexError: a data file cut short
-            problems.append(f'{prefix}: {_first_line(e)}')
-            logger.warning('%s is damaged (%s); trying the one before it.', prefix, _first_line(e))
+            problems.append(f'{prefix}: {storage.error_line(e)}')
+            logger.warning('%s is damaged (%s); trying the one before it.', prefix, storage.error_line(e))
             continue
         except (AssertionError, ValueError) as e:
-            raise CheckpointError(f'{prefix} does not fit this GAN ({_first_line(e)}): it was written for a '
+            raise CheckpointError(f'{prefix} does not fit this GAN ({storage.error_line(e)}): it was written for a '
                                   f'different model. Use that model\'s settings, or another folder.') from None
         if problems:
             logger.warning('Restored %s, the newest readable checkpoint.', prefix)
@@ -190,10 +172,6 @@ def variable_owners(reader):
     variables. A variable reachable from several objects is saved under one of them only, so
     this tells whether an object that alone holds its variables (the loss scale) was saved."""
     return {key.split('/')[0] for key in reader.get_variable_to_shape_map()}
-
-
-def _first_line(error):
-    return str(getattr(error, 'message', error)).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _differences(saved, asked):
@@ -216,7 +194,9 @@ def _check_record(record, path):
     data = record['data']
     if set(data) != {'name', 'source', 'image_shape', 'num_classes', 'class_names', 'num_examples'}:
         fail('data must have name, source, image_shape, num_classes, class_names and num_examples')
-    if not isinstance(data['name'], str) or not NAME_PATTERN.fullmatch(data['name']):
+    try:
+        checked_name(data['name'])
+    except ValueError:
         fail(f'data name {data["name"]!r} is not a short name of letters, digits, ".", "_" or "-"')
     names = data['class_names']
     if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):

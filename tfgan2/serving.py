@@ -5,11 +5,19 @@ serving/client.py (TF Serving over gRPC or REST), so both send the same inputs.
 """
 
 import math
+import typing
 
 import numpy as np
 import tensorflow as tf
 
 from tfgan2 import artifacts, export
+
+
+class Request(typing.NamedTuple):
+    """A signature call: its inputs, the grid rows the images fill and how many images it asks for."""
+    inputs: dict  # {input name: numpy array}
+    rows: int
+    count: int
 
 
 def input_specs(signature_def):
@@ -19,13 +27,12 @@ def input_specs(signature_def):
 
 
 def signature_inputs(specs, labels, num, seed):
-    """Inputs for a signature with input `specs` ({name: tf.TensorSpec}): `num` images of each
-    of `labels` (conditional models) or `num` images (unconditional ones).
+    """The `Request` for a signature with input `specs` ({name: tf.TensorSpec}): `num` images of
+    each of `labels` (conditional models) or `num` images (unconditional ones).
 
     The seed is the signature's own `seed` input where it has one; otherwise it seeds the
     `noise` drawn here (standard normal, the generators' prior). Other float latents
-    (InfoGAN's continuous `code`) are set to 0, the centre of their prior.
-    Returns ({name: numpy array}, grid rows)."""
+    (InfoGAN's continuous `code`) are set to 0, the centre of their prior."""
     labels = [int(label) for label in labels or []]
     if num < 1:
         raise ValueError(f'Ask for at least one image per row (got num={num}).')
@@ -53,26 +60,33 @@ def signature_inputs(specs, labels, num, seed):
             raise ValueError(f'Input {name!r} ({spec.dtype.name} {spec.shape}) is not one of a tfgan2 '
                              f'export; is this SavedModel from tfgan2-export?')
     rows = len(labels) if labels else max(1, round(math.sqrt(batch)))
-    return inputs, rows
+    return Request(inputs, rows, batch)
 
 
-def output_images(outputs):
-    """Float32 [N, H, W, C] images in [0, 1] from a signature's outputs (float or PNG)."""
-    if export.IMAGES in outputs:
-        return np.asarray(outputs[export.IMAGES], np.float32)
-    if export.PNG_IMAGES in outputs:
-        return np.stack([tf.io.decode_png(png).numpy() for png in np.asarray(outputs[export.PNG_IMAGES])]
-                        ).astype(np.float32) / 255.0
-    raise ValueError(f'No images among the outputs {sorted(outputs)}; expected {export.IMAGES!r} '
-                     f'or {export.PNG_IMAGES!r}.')
+def output_images(outputs, count):
+    """Float32 [N, H, W, C] images in [0, 1] from a signature's outputs (float or PNG), checked
+    to be the `count` images asked for."""
+    name = next((name for name in (export.IMAGES, export.PNG_IMAGES) if name in outputs), None)
+    if name is None:
+        raise ValueError(f'No images among the outputs {sorted(outputs)}; expected {export.IMAGES!r} '
+                         f'or {export.PNG_IMAGES!r}.')
+    images = np.asarray(outputs[name])
+    answered = len(images) if images.ndim else 0
+    if answered != count:
+        raise ValueError(f'Asked for {count} images, the model answered with {answered}; it does not '
+                         f'answer as a tfgan2 export does (is it the model and server you meant?).')
+    if name == export.PNG_IMAGES:
+        return np.stack([tf.io.decode_png(png).numpy() for png in images]).astype(np.float32) / 255.0
+    return images.astype(np.float32)
 
 
 def generate(function, labels, num, seed):
-    """Calls a signature of a loaded SavedModel (`tf.saved_model.load(path).signatures[name]`)
+    """Calls a signature of a loaded SavedModel (`export.load_saved_model(path).signatures[name]`)
     for `num` images of each of `labels`; returns (images in [0, 1], grid rows)."""
-    inputs, rows = signature_inputs(function.structured_input_signature[1], labels, num, seed)
-    outputs = function(**{name: tf.constant(value) for name, value in inputs.items()})
-    return output_images({name: value.numpy() for name, value in outputs.items()}), rows
+    request = signature_inputs(function.structured_input_signature[1], labels, num, seed)
+    outputs = function(**{name: tf.constant(value) for name, value in request.inputs.items()})
+    images = output_images({name: value.numpy() for name, value in outputs.items()}, request.count)
+    return images, request.rows
 
 
 def error_summary(message):
@@ -84,6 +98,11 @@ def error_summary(message):
     return (failed_checks or useful or lines or ['(no message)'])[0]
 
 
-def save_grid(images, rows, path):
-    """Writes [N, H, W, C] images in [0, 1] as one grid PNG, `rows` rows, atomically."""
-    artifacts.save_png(path, artifacts.image_grid(np.asarray(images) * 2.0 - 1.0, rows))
+def save_grid(images, rows, out):
+    """Writes [N, H, W, C] images in [0, 1] as one grid PNG at `out`, `rows` rows, whole or not at all."""
+    try:
+        artifacts.save_png(out, artifacts.image_grid(np.asarray(images) * 2.0 - 1.0, rows))
+    except (OSError, tf.errors.OpError) as e:
+        reason = str(getattr(e, 'message', None) or getattr(e, 'strerror', None) or e).splitlines()[0]
+        raise ValueError(f'Cannot write out={out} ({reason}); pass a path in a folder you can write to.'
+                         ) from None

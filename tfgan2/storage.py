@@ -1,5 +1,6 @@
 """Files through `tf.io.gfile`, so a path may be local, `gs://` or `ram://`: whole-or-nothing
-writes, and an exclusive lock on a folder.
+writes, local copies for libraries that need them, an exclusive lock on a folder, and the quick
+offline check that downloads go through.
 
 Guarantees: locally (POSIX), a written file appears by an atomic rename of a hidden sibling,
 and the lock is an `flock` that the kernel releases when its process dies. On object stores
@@ -8,11 +9,13 @@ is a lock file with a heartbeat, best effort (two processes starting in the same
 both win), and a holder silent for `stale_after` seconds counts as dead.
 """
 
+import contextlib
 import getpass
 import json
 import os
 import socket
 import sys
+import tempfile
 import time
 import uuid
 
@@ -43,7 +46,7 @@ def makedirs(path):
     try:
         tf.io.gfile.makedirs(path)
     except tf.errors.OpError as e:
-        raise ValueError(f'Cannot create the folder {path} ({_reason(e)}); choose a writable path.') from None
+        raise ValueError(f'Cannot create the folder {path} ({error_line(e)}); choose a writable path.') from None
 
 
 def read_text(path):
@@ -56,24 +59,58 @@ def read_bytes(path):
         return f.read()
 
 
-def write_atomically(path, content):
-    """Writes `content` (bytes or str) to `path` through a hidden sibling renamed into place."""
+def publish(path, write):
+    """Calls `write(temporary)` to write a hidden sibling of `path`, then renames it to `path`,
+    so readers see the whole file or none of it."""
     folder, name = os.path.split(str(path))
-    makedirs(folder or '.')
     temporary = join(folder, f'.{name}.tmp-{uuid.uuid4().hex[:8]}')
     try:
-        with tf.io.gfile.GFile(temporary, 'wb' if isinstance(content, bytes) else 'w') as f:
-            f.write(content)
+        if folder:
+            tf.io.gfile.makedirs(folder)
+        write(temporary)
         tf.io.gfile.rename(temporary, path, overwrite=True)
     except tf.errors.OpError as e:
-        raise ValueError(f'Cannot write {path} ({_reason(e)}); choose a writable path.') from None
+        raise ValueError(f'Cannot write {path} ({error_line(e)}); choose a writable path.') from None
     finally:
         if tf.io.gfile.exists(temporary):
             tf.io.gfile.remove(temporary)
 
 
-def _reason(error):
-    return str(getattr(error, 'message', error)).splitlines()[0]
+def write_atomically(path, content):
+    """Writes `content` (bytes or str) to `path`, whole or not at all (`publish`)."""
+    def write(temporary):
+        with tf.io.gfile.GFile(temporary, 'wb' if isinstance(content, bytes) else 'w') as f:
+            f.write(content)
+    publish(path, write)
+
+
+@contextlib.contextmanager
+def local_copy(path):
+    """Yields a local path holding the file at `path`: `path` itself when local, else a temporary
+    copy with the same file name (for libraries that go by the extension), removed afterwards."""
+    if is_local(path):
+        yield str(path)
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        local = os.path.join(folder, basename(path))
+        tf.io.gfile.copy(path, local)
+        yield local
+
+
+def host_reachable(host, timeout_s=3.0):
+    """True when `host` answers on port 443 within `timeout_s`: a quick offline check before a
+    library that would retry a download for minutes."""
+    try:
+        socket.create_connection((host, 443), timeout=timeout_s).close()
+        return True
+    except OSError:
+        return False
+
+
+def error_line(error):
+    """The first line of what an OSError or a TensorFlow error says."""
+    text = str(getattr(error, 'message', error)).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 class FolderInUseError(RuntimeError):

@@ -21,12 +21,28 @@ flags.DEFINE_integer('memory_budget_mb', 2048,
                      'read file by file each epoch, a larger TFDS dataset streams.', lower_bound=0)
 
 
-def load_from_flags(split='train'):
-    """The ImageData that --data or --dataset name, for `split`, sized by --image_size."""
+def load_from_flags(split='train', default_source=None):
+    """The ImageData that --data or --dataset name (or, when neither is given, `default_source`),
+    for `split`, sized by --image_size."""
     from tfgan2 import data  # Imported here: it loads TensorFlow.
     if FLAGS.data and FLAGS['dataset'].present:
         raise ValueError(f'--data={FLAGS.data} and --dataset={FLAGS.dataset} both name the images; '
                          f'pass one of them.')
-    source = FLAGS.data or f'tfds:{FLAGS.dataset}'
+    if FLAGS.data:
+        source = FLAGS.data
+    elif default_source and not FLAGS['dataset'].present:
+        source = default_source
+    else:
+        source = f'tfds:{FLAGS.dataset}'
     return data.load(source, split=split, image_size=FLAGS.image_size,
                      memory_budget_mb=FLAGS.memory_budget_mb)
+
+
+def load_test_from_flags(default_source=None):
+    """The test split of the same images, or None when they have none (evaluation then holds out
+    part of the training images)."""
+    from tfgan2 import data
+    try:
+        return load_from_flags('test', default_source)
+    except data.DataUnavailableError:
+        return None

@@ -1,6 +1,9 @@
 """Draws images from an exported generator (a SavedModel from tfgan2-export), no server needed,
 through the same signatures TF Serving would call, and saves them as one grid PNG.
 
+A SavedModel is a program: loading it and calling a signature runs whatever ops it holds (file
+writes included). Only point --saved_model at exports you trust.
+
 Example:
   tfgan2-generate --saved_model=exports/cgan --label=0,1,2 --num=8 --seed=3 --out=cgan.png
 """
@@ -27,16 +30,15 @@ def main(argv):
 
     try:
         path = export.resolve_saved_model(FLAGS.saved_model)
-        signatures = tf.saved_model.load(path).signatures
-        if FLAGS.signature not in signatures:
+        loaded = export.load_saved_model(path)  # Held while calling: it owns the variables.
+        if FLAGS.signature not in loaded.signatures:
             raise ValueError(f'{path} has no signature {FLAGS.signature!r}; it has '
-                             f'{", ".join(sorted(signatures))}.')
-        images, rows = serving.generate(signatures[FLAGS.signature], FLAGS.label, FLAGS.num, FLAGS.seed)
+                             f'{", ".join(sorted(loaded.signatures))}.')
+        images, rows = serving.generate(loaded.signatures[FLAGS.signature], FLAGS.label, FLAGS.num,
+                                        FLAGS.seed)
         serving.save_grid(images, rows, FLAGS.out)
     except tf.errors.InvalidArgumentError as e:
         sys.exit(f'error: the model rejected the request: {serving.error_summary(e.message)}')
-    except ValueError as e:
-        sys.exit(f'error: {e}')
     print(f'Wrote {len(images)} images from {path} ({FLAGS.signature}) to {FLAGS.out}')
 
 

@@ -54,7 +54,7 @@ def main(argv):
         if FLAGS.eval_every:
             from tfgan2 import evaluation
             # Before seeding, so whether the classifier is trained or cached cannot change the run.
-            evaluator = evaluation.Evaluator(train_data, data_flags.load_from_flags('test'))
+            evaluator = evaluation.Evaluator(train_data, data_flags.load_test_from_flags())
             callbacks.append(evaluation.EvaluationCallback(evaluator, FLAGS.eval_every))
         keras.utils.set_random_seed(config.seed)
         if FLAGS.mixed_precision:
@@ -71,7 +71,7 @@ def main(argv):
             print(f'Exported the generator to {path}')
     except loop.TrainingInterrupted as e:
         raise SystemExit(f'stopped: {e}') from None
-    except (ValueError, RuntimeError, storage.FolderInUseError) as e:
+    except (loop.NonFiniteLossError, storage.FolderInUseError) as e:
         cli.exit_with(e)
     print(f'Done: grids, GIF and checkpoints are in {FLAGS.model_dir}')
 

@@ -24,12 +24,12 @@ from tfgan2.data.datasets import from_dataset
 from tfgan2.data.folders import IMAGE_EXTENSIONS, from_directory
 from tfgan2.data.idx import DEBIAN_DATA_DIRS, IDX_FILES, from_idx, is_idx_folder, read_idx
 from tfgan2.data.image_data import (DEFAULT_MEMORY_BUDGET_MB, DataUnavailableError, ImageData,
-                                    absolute_path, log_whole_source_used)
+                                    absolute_path, checked_name, check_whole_source)
 from tfgan2.data.pipeline import DEFAULT_SHUFFLE_BUFFER, input_pipeline
 from tfgan2.data.tfds_source import from_tfds
 
 __all__ = ['DEBIAN_DATA_DIRS', 'DEFAULT_MEMORY_BUDGET_MB', 'DEFAULT_SHUFFLE_BUFFER',
-           'DataUnavailableError', 'IDX_FILES', 'IMAGE_EXTENSIONS', 'ImageData', 'from_arrays',
+           'DataUnavailableError', 'IDX_FILES', 'IMAGE_EXTENSIONS', 'ImageData', 'checked_name', 'from_arrays',
            'from_dataset', 'from_directory', 'from_file', 'from_idx', 'from_tfds', 'input_pipeline',
            'load', 'read_idx']
 
@@ -40,10 +40,10 @@ def load(source, *, split='train', image_size=None, memory_budget_mb=DEFAULT_MEM
     (images, labels) pair, or a `tf.data.Dataset`. image_size (64, (64, 48) or '64x48') resizes
     and centre-crops every image; data over memory_budget_mb is read from its source each epoch."""
     if isinstance(source, tf.data.Dataset):
-        log_whole_source_used('the dataset', split)
+        check_whole_source('the dataset', split)
         return from_dataset(source, image_size=image_size, memory_budget_mb=memory_budget_mb)
     if isinstance(source, (np.ndarray, tf.Tensor, tuple)):
-        log_whole_source_used('the arrays', split)
+        check_whole_source('the arrays', split)
         return from_arrays(*(source if isinstance(source, tuple) else (source,)), image_size=image_size)
     text = os.fspath(source)
     if text.startswith('tfds:'):

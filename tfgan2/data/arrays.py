@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from tfgan2.data.convert import color_channels, image_size_pair, pixel_range, resize_and_crop, to_uint8
 from tfgan2.data.image_data import (absolute_path, checked_name, in_memory, name_from_path,
-                                    log_whole_source_used)
+                                    check_whole_source)
 from tfgan2.data.labels import checked_labels
 
 _RESIZE_CHUNK = 1024  # images resized at a time, bounding the float32 copy
@@ -72,7 +72,7 @@ def _npz_arrays(arrays, split, path):
                                    ('x', 'y'), ('images', 'labels')):
         if images_key in arrays:
             if images_key in ('x', 'images'):
-                log_whole_source_used(path, split)
+                check_whole_source(path, split)
             return arrays[images_key], arrays.get(labels_key), arrays.get('class_names')
     raise ValueError(f'{path} holds {", ".join(arrays) or "no arrays"}; name the images '
                      f'"images" or "x" (or x_{split}), and the labels "labels" or "y".')

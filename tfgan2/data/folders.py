@@ -10,7 +10,7 @@ import tensorflow as tf
 from tfgan2.data.arrays import arrays_data
 from tfgan2.data.convert import image_size_pair, kept_channels, resize_and_crop
 from tfgan2.data.image_data import (DEFAULT_MEMORY_BUDGET_MB, ImageData, absolute_path, name_from_path,
-                                    log_whole_source_used)
+                                    check_whole_source)
 from tfgan2.data.labels import checked_labels
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def _split_folder(path, split):
     if not tf.io.gfile.isdir(path):
         raise ValueError(f'{path} is not a readable folder; pass a folder of images.')
     if not tf.io.gfile.isdir(os.path.join(path, 'train')):
-        log_whole_source_used(path, split)
+        check_whole_source(path, split)
         return path
     chosen = os.path.join(path, split)
     if not tf.io.gfile.isdir(chosen):

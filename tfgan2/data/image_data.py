@@ -1,14 +1,11 @@
 """`ImageData`, the record every source returns, and the in-memory form most sources build."""
 
 import dataclasses
-import logging
 import os
 import re
 from typing import Callable
 
 import tensorflow as tf
-
-logger = logging.getLogger(__name__)
 
 # Images up to this many MB (as uint8 pixels) are held in memory; larger data streams.
 DEFAULT_MEMORY_BUDGET_MB = 2048
@@ -75,9 +72,12 @@ def absolute_path(path):
     return path if '://' in path else os.path.abspath(os.path.expanduser(path))
 
 
-def log_whole_source_used(source, split):
+def check_whole_source(source, split):
+    """A source without splits serves all of itself as 'train'; another split is unavailable
+    (evaluation then holds out part of the training images instead)."""
     if split != 'train':
-        logger.info('%s has no %r split of its own: using all of it.', source, split)
+        raise DataUnavailableError(f'{source} has no {split!r} split of its own; add one (a {split}/ '
+                                   f'subfolder beside train/, or x_{split} arrays) or use it whole as train.')
 
 
 def in_memory(images, labels, class_names, name, source):

@@ -1,10 +1,9 @@
 """Any TensorFlow Datasets (TFDS) dataset with an `image` feature, labelled by its `label`
 feature when it has one."""
 
-import socket
-
 import numpy as np
 
+from tfgan2 import storage
 from tfgan2.data.convert import image_size_pair, kept_channels
 from tfgan2.data.datasets import dataset_data, image_label_elements, streamed, uint8_elements
 from tfgan2.data.image_data import DEFAULT_MEMORY_BUDGET_MB, DataUnavailableError, name_from
@@ -14,7 +13,11 @@ def from_tfds(name, split='train', image_size=None, memory_budget_mb=DEFAULT_MEM
     """ImageData from the TFDS dataset `name` (downloaded and prepared when it is not yet).
     Datasets whose images vary in size need image_size (resize + centre crop). Held in memory
     when it fits memory_budget_mb, else streamed each epoch."""
-    import tensorflow_datasets as tfds  # Imported here: slow to import and often unused.
+    try:
+        import tensorflow_datasets as tfds  # Imported here: slow to import and often unused.
+    except ImportError:
+        raise DataUnavailableError(f'Loading {name!r} from TFDS needs tensorflow-datasets: pip install '
+                                   f'"tfgan2[tfds]", or pass a folder, .npz or IDX files.') from None
     builder = _prepared_builder(tfds, name)
     features = builder.info.features
     if not isinstance(_feature(features, 'image'), tfds.features.Image):
@@ -66,13 +69,9 @@ def _split(builder, split, name):
                          f'{splits}.') from None
 
 
-def _tfds_reachable(timeout_s=3.0):
-    """True when the TFDS download host answers; a quick probe instead of TFDS's minutes of retries."""
-    try:
-        socket.create_connection(('storage.googleapis.com', 443), timeout=timeout_s).close()
-        return True
-    except OSError:
-        return False
+def _tfds_reachable():
+    """True when the TFDS download host answers: a quick probe instead of TFDS's minutes of retries."""
+    return storage.host_reachable('storage.googleapis.com')
 
 
 def _offline_message(name):

@@ -1,16 +1,17 @@
-"""The evaluation classifier: a small CNN per dataset, trained once on its train split and cached.
+"""The evaluation classifier: a small CNN per dataset, trained once on a sample of it and cached.
 
 Its logits give the classifier score and label accuracy; its penultimate layer is the feature
-space of the Fréchet distance (TF-GAN's `mnist_frechet_distance` idea, for any dataset here).
-The cache is keyed by dataset name and a fingerprint of the training data and recipe, so a
-changed dataset or recipe trains a new classifier instead of silently reusing a stale one.
+space of the Fréchet distance (TF-GAN's `mnist_frechet_distance` idea, for any labeled data).
+The cache is keyed by the data's name and a fingerprint of the training sample and recipe, so
+changed data or a changed recipe trains a new classifier instead of silently reusing a stale one.
+Cache paths are built from a validated name and the fingerprint only, never from a run's files.
 """
 
 import dataclasses
 import hashlib
 import json
+import logging
 import os
-import shutil
 import tempfile
 import time
 
@@ -19,13 +20,16 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from tfgan2 import artifacts, data
+from tfgan2 import storage
+from tfgan2.data import checked_name
+
+logger = logging.getLogger(__name__)
 
 # Part of the cache key: bump whenever `build_classifier` or `train_classifier` changes.
 RECIPE_VERSION = 2
 FEATURE_LAYER = 'features'
 MODEL_FILE = 'classifier.keras'
-INFO_FILE = 'info.json'
+INFO_FILE = 'info.json'  # Written last: a cache entry is complete when it exists.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +39,7 @@ class ClassifierConfig:
     batch_size: int = 128
     learning_rate: float = 1e-3
     feature_dim: int = 128
-    max_train_examples: int | None = None  # None: the whole train split.
+    max_train_examples: int = 60000  # A deterministic sample of larger data.
     seed: int = 0
 
 
@@ -44,13 +48,13 @@ def default_cache_dir():
     return os.environ.get('TFGAN2_CACHE') or os.path.join(os.path.expanduser('~'), '.cache', 'tfgan2')
 
 
-def dataset_arrays(info):
-    """All (images float32 [-1, 1], labels int32) of a `data.DatasetInfo` split as numpy arrays."""
-    images, labels = [], []
-    for image_batch, label_batch in info.dataset.batch(8192):
-        images.append(image_batch.numpy())
-        labels.append(label_batch.numpy())
-    return np.concatenate(images), np.concatenate(labels)
+def unit_range_batches(images, batch_size):
+    """float32 batches in [-1, 1] of images [N, H, W, C] given as uint8 pixels or as floats
+    already in [-1, 1]."""
+    for start in range(0, len(images), batch_size):
+        batch = np.asarray(images[start:start + batch_size])
+        yield tf.constant(batch.astype(np.float32) / 127.5 - 1 if batch.dtype == np.uint8 else batch,
+                          tf.float32)
 
 
 def build_classifier(image_shape, num_classes, feature_dim=128, seed=0):
@@ -70,12 +74,13 @@ def build_classifier(image_shape, num_classes, feature_dim=128, seed=0):
 
 
 def train_classifier(train_images, train_labels, num_classes, config):
-    """Fits a fresh `build_classifier` model on the arrays; returns the trained keras.Model."""
+    """Fits a fresh `build_classifier` model on uint8 images and int labels; returns the model."""
     model = build_classifier(train_images.shape[1:], num_classes, config.feature_dim, config.seed)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=['accuracy'])
-    images, labels = tf.constant(train_images), tf.constant(train_labels)
+    # Kept as uint8 and scaled per batch: a quarter of the memory of float32 images.
+    images, labels = tf.constant(train_images, tf.uint8), tf.constant(train_labels, tf.int32)
     count = len(train_images)
 
     def epoch_batches(epoch):
@@ -85,96 +90,80 @@ def train_classifier(train_images, train_labels, num_classes, config):
         order = tf.random.experimental.stateless_shuffle(tf.range(count), seed=[config.seed, epoch])
         return tf.data.Dataset.from_tensor_slices(order).batch(config.batch_size)
 
-    batches = (tf.data.Dataset.range(config.epochs).flat_map(epoch_batches)
-               .map(lambda order: (tf.gather(images, order), tf.gather(labels, order)))
+    def scaled(order):
+        return tf.cast(tf.gather(images, order), tf.float32) / 127.5 - 1, tf.gather(labels, order)
+
+    batches = (tf.data.Dataset.range(config.epochs).flat_map(epoch_batches).map(scaled)
                .prefetch(tf.data.AUTOTUNE))
+    log_epoch = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: logger.info(
+        'Evaluation classifier epoch %d/%d: training accuracy %.4f', epoch + 1, config.epochs,
+        logs['accuracy']))
     model.fit(batches, epochs=config.epochs, steps_per_epoch=-(-count // config.batch_size),
-              shuffle=False, verbose=2)
+              shuffle=False, verbose=0, callbacks=[log_epoch])
     return model
 
 
 class EvaluationClassifier:
-    """A trained classifier plus what is known about it (dataset, test accuracy, fingerprint)."""
+    """A trained classifier plus what is known about it (data name, fingerprint, training)."""
 
     def __init__(self, model, info):
         self.info = info
         self._features_and_logits = tf.function(keras.Model(
             model.inputs, [model.get_layer(FEATURE_LAYER).output, model.output]))
 
-    @property
-    def test_accuracy(self):
-        return self.info['test_accuracy']
-
     def features_and_logits(self, images, batch_size=1000):
-        """images [N, H, W, C] in [-1, 1] -> (features float64 [N, D], logits float64 [N, K])."""
+        """images [N, H, W, C] (uint8, or floats in [-1, 1]) -> (features float64 [N, D],
+        logits float64 [N, K])."""
         features, logits = [], []
-        for start in range(0, len(images), batch_size):
-            f, l = self._features_and_logits(tf.constant(images[start:start + batch_size], tf.float32))
+        for batch in unit_range_batches(images, batch_size):
+            f, l = self._features_and_logits(batch)
             features.append(f.numpy())
             logits.append(l.numpy())
         return np.concatenate(features).astype(np.float64), np.concatenate(logits).astype(np.float64)
 
 
-def _fingerprint(images, labels, config):
+def fingerprint(images, labels, num_classes, config):
+    """A short hash of the training sample and the recipe that trains on it."""
     digest = hashlib.sha256()
-    digest.update(json.dumps([RECIPE_VERSION, dataclasses.asdict(config)], sort_keys=True).encode())
-    digest.update(np.ascontiguousarray(images).tobytes())
-    digest.update(np.ascontiguousarray(labels).tobytes())
+    digest.update(json.dumps([RECIPE_VERSION, int(num_classes), dataclasses.asdict(config)],
+                             sort_keys=True).encode())
+    digest.update(np.ascontiguousarray(images, np.uint8).tobytes())
+    digest.update(np.ascontiguousarray(labels, np.int32).tobytes())
     return digest.hexdigest()[:16]
 
 
 def _load(path):
-    with open(os.path.join(path, INFO_FILE)) as f:
-        info = json.load(f)
-    return EvaluationClassifier(keras.saving.load_model(os.path.join(path, MODEL_FILE)), info)
+    info = json.loads(storage.read_text(os.path.join(path, INFO_FILE)))
+    with storage.local_copy(os.path.join(path, MODEL_FILE)) as local:
+        return EvaluationClassifier(keras.saving.load_model(local), info)
 
 
-def _save_atomically(model, info, path):
-    """Writes model and info into a temporary sibling folder, then renames it to `path`; a
-    concurrent writer that got there first wins and this copy is dropped."""
-    parent = os.path.dirname(path)
-    os.makedirs(parent, exist_ok=True)
-    tmp = artifacts.publishable(tempfile.mkdtemp(prefix=f'.{os.path.basename(path)}.', dir=parent))
-    try:
-        model.save(os.path.join(tmp, MODEL_FILE))
-        with open(os.path.join(tmp, INFO_FILE), 'w') as f:
-            json.dump(info, f, indent=2)
-        try:
-            os.rename(tmp, path)
-        except OSError:
-            if not os.path.isdir(path):
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+def _save(model, info, path):
+    """Publishes the model, then its info; each file appears whole, and concurrent writers of one
+    entry write the same classifier."""
+    with tempfile.TemporaryDirectory() as local_dir:
+        local = os.path.join(local_dir, MODEL_FILE)  # Keras saves to local paths only.
+        model.save(local)
+        storage.publish(os.path.join(path, MODEL_FILE), lambda tmp: tf.io.gfile.copy(local, tmp, overwrite=True))
+    storage.write_atomically(os.path.join(path, INFO_FILE), json.dumps(info, indent=2))
 
 
-def load_or_train(dataset_name='fashion_mnist', data_dir=None, cache_dir=None,
-                  config=ClassifierConfig(), verbose=True):
-    """The evaluation classifier for a dataset: from the cache when one was trained on the same
-    data with the same recipe, else trained now (printing its test accuracy) and cached."""
-    train_images, train_labels = dataset_arrays(data.load_dataset(dataset_name, data_dir, 'train'))
-    if config.max_train_examples:
-        train_images = train_images[:config.max_train_examples]
-        train_labels = train_labels[:config.max_train_examples]
-    fingerprint = _fingerprint(train_images, train_labels, config)
-    path = os.path.join(cache_dir or default_cache_dir(), 'classifiers', f'{dataset_name}-{fingerprint}')
-    if os.path.isdir(path):
+def load_or_train(name, images, labels, num_classes, cache_dir=None, config=ClassifierConfig()):
+    """The evaluation classifier for uint8 `images` [N, H, W, C] and int `labels` [N] of the data
+    called `name`: from the cache (any tf.io.gfile path) when one was trained on the same sample
+    with the same recipe, else trained now and cached."""
+    if np.asarray(images).dtype != np.uint8:
+        raise ValueError(f'images must be uint8 pixels, got {np.asarray(images).dtype}.')
+    key = fingerprint(images, labels, num_classes, config)
+    path = os.path.join(cache_dir or default_cache_dir(), 'classifiers', f'{checked_name(name)}-{key}')
+    if tf.io.gfile.exists(os.path.join(path, INFO_FILE)):
         return _load(path)
-
-    test = data.load_dataset(dataset_name, data_dir, 'test')
-    test_images, test_labels = dataset_arrays(test)
-    if verbose:
-        print(f'Training the {dataset_name} evaluation classifier on {len(train_images)} images '
-              f'({config.epochs} epochs); it is cached in {path} for later runs.')
+    logger.info('Training the %s evaluation classifier on %d images (%d epochs); it is cached in '
+                '%s for later runs.', name, len(images), config.epochs, path)
     start = time.perf_counter()
-    model = train_classifier(train_images, train_labels, test.num_classes, config)
-    _, test_accuracy = model.evaluate(test_images, test_labels, batch_size=1000, verbose=0)
-    info = {'dataset': dataset_name, 'fingerprint': fingerprint, 'num_classes': test.num_classes,
-            'class_names': test.class_names, 'image_shape': list(test.image_shape),
-            'train_examples': len(train_images), 'test_accuracy': float(test_accuracy),
+    model = train_classifier(images, labels, num_classes, config)
+    info = {'name': name, 'fingerprint': key, 'num_classes': int(num_classes),
+            'image_shape': list(images.shape[1:]), 'train_examples': len(images),
             'train_seconds': round(time.perf_counter() - start, 1), 'config': dataclasses.asdict(config)}
-    if verbose:
-        print(f'Evaluation classifier: test accuracy {test_accuracy:.4f} '
-              f'after {info["train_seconds"]:.0f} s.')
-    _save_atomically(model, info, path)
+    _save(model, info, path)
     return _load(path)

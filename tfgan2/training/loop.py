@@ -76,8 +76,9 @@ class Trainer:
         """Trains on `data` (a `tfgan2.data.ImageData`) until `epochs` epochs are complete, or
         for `additional_epochs` more than are complete; returns a `keras.callbacks.History` of
         the epochs trained in this call. `callbacks` are `keras.callbacks.Callback`s: epoch logs
-        hold the epoch's mean losses (as history.csv), and setting `model.stop_training` stops
-        after the current step, saving a checkpoint."""
+        hold the epoch's mean losses; figures a callback adds to them (as `EvaluationCallback`
+        does) join the history; setting `model.stop_training` stops after the current step,
+        saving a checkpoint."""
         if (epochs is None) == (additional_epochs is None):
             raise ValueError('Pass either epochs (train until that many are complete) or '
                              'additional_epochs (train that many more).')
@@ -88,8 +89,9 @@ class Trainer:
             if target <= self.epoch:
                 logger.warning('%s has already completed %d epochs, so epochs=%d trains nothing; pass '
                                'a larger epochs, or additional_epochs.', self.run, self.epoch, target)
+            # History last, so it records what the callbacks before it add to the logs.
             self._train(data, target, epoch_examples, keras.callbacks.CallbackList(
-                [history, *(callbacks or [])], model=self.gan, epochs=target), outputs)
+                [*(callbacks or []), history], model=self.gan, epochs=target), outputs)
         return history
 
     @contextlib.contextmanager
@@ -217,7 +219,8 @@ class Trainer:
         logs = {**progress.means(), 'images_per_second': progress.images_per_second()}
         self.state.epoch.assign_add(1)
         progress.reset()
-        callbacks.on_epoch_end(self.epoch - 1, logs)
+        for callback in callbacks.callbacks:  # one dict for all, so each sees what others added
+            callback.on_epoch_end(self.epoch - 1, logs)
         if outputs:
             history = [*self.history[:self.epoch - 1], {'epoch': self.epoch, 'step': self.step, **logs}]
             outputs.write_epoch(history, self.step)
