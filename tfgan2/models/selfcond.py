@@ -130,9 +130,10 @@ class SelfConditionedGAN(base.GAN):
             centroids, labels = centroids[np.argsort(mapping)], mapping[labels]
         else:
             centroids, labels = clustering.kmeans(features, clustering.kmeans_plus_plus(features, self.clusters, rng))
-        self._set_clusters(centroids, np.bincount(labels, minlength=self.clusters) / len(labels))
-        logger.info('Clustered %d images into %d clusters of %.1f%% to %.1f%% of them%s.', len(labels),
-                    self.clusters, 100 * self.cluster_shares.min(), 100 * self.cluster_shares.max(),
+        sizes = np.bincount(labels, minlength=self.clusters)
+        self._set_clusters(centroids, sizes / len(labels))
+        logger.info('Clustered %d images into %d clusters of %d to %d images%s.', len(labels), self.clusters,
+                    sizes.min(), sizes.max(),
                     f'; {np.mean(labels == previous):.0%} kept their cluster' if warm_start else '')
 
     def _set_clusters(self, centroids, shares):
