@@ -10,7 +10,9 @@ discriminator judges (image, cluster) pairs. The generator derives its cluster f
 same noise always gives the same image. A new clustering starts from the means of the previous
 one's clusters and is matched to it, so a cluster keeps its number and the generator's
 conditioning its meaning. The centroids, the frozen copy and the cluster sizes are weights of the
-GAN: checkpoints and `keras.saving` carry them, and a resumed run continues with the same clusters.
+GAN (`centroids`, `cluster_discriminator`, and the `shares` of each generator's `label_from_noise`
+layer): a run's checkpoints and `keras.saving` carry them, so a resumed run continues with the same
+clusters and an export draws clusters in the trained proportions; gan.json records `clusters`.
 """
 
 import logging
