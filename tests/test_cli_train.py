@@ -28,7 +28,7 @@ def test_end_to_end_run_writes_grids_gif_and_checkpoints(tmp_path, idx_dir):
                    '--batch_size=16', *TINY)
     assert result.returncode == 0, result.stderr
     assert 'Epoch 2/2' in result.stdout
-    assert 'dcgan on idx' in result.stderr and 'starting fresh' in result.stderr  # the library's log
+    assert 'selfcond on idx' in result.stderr and 'starting fresh' in result.stderr  # the library's log
     assert sorted(os.listdir(tmp_path / 'images')) == ['epoch_0001.png', 'epoch_0002.png']
     assert (tmp_path / 'training.gif').exists() and (tmp_path / 'history.csv').exists()
     assert 'ckpt-4.index' in os.listdir(tmp_path / 'checkpoints')
@@ -44,7 +44,7 @@ def test_end_to_end_run_writes_grids_gif_and_checkpoints(tmp_path, idx_dir):
     ('--generator_widths=16,x', '--generator_widths=16,x: give whole numbers'),
     ('--data=/no/such/folder', '/no/such/folder does not exist'),
     ('--ema_decay=1', r'--ema_decay=1.0: use a value in [0, 1)'),
-    ('--class_weight=0.5', '--class_weight does not apply to --model=dcgan'),
+    ('--class_weight=0.5', '--class_weight does not apply to --model=selfcond'),
 ])
 def test_bad_flags_end_with_one_clear_line(tmp_path, idx_dir, flag, expected):
     result = train(f'--data={idx_dir}', f'--model_dir={tmp_path}', *TINY, flag)

@@ -106,7 +106,7 @@ def test_multi_worker_run_of_two_processes_writes_one_checkpoint(tmp_path, idx_d
         env = dict(os.environ, TMPDIR=str(scratch),
                    TF_CONFIG=json.dumps({'cluster': cluster, 'task': {'type': 'worker', 'index': index}}))
         workers.append(subprocess.Popen(
-            [sys.executable, '-m', 'tfgan2.cli.train', '--strategy=multi_worker', f'--data={idx_dir}',
+            [sys.executable, '-m', 'tfgan2.cli.train', '--strategy=multi_worker', '--model=dcgan', f'--data={idx_dir}',
              f'--model_dir={model_dir}', '--epochs=1', '--steps_per_epoch=3', '--batch_size=16',
              '--noise_dim=8', '--generator_widths=16,8', '--discriminator_widths=8,16'],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))

@@ -12,7 +12,9 @@ from tfgan2.training.config import TrainConfig
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_enum('model', 'dcgan', list(models.MODELS), 'Which GAN to train.')
+flags.DEFINE_enum('model', 'selfcond', list(models.MODELS), 'Which GAN to train: selfcond (unconditional, '
+                  'the best measured without labels), dcgan (the TF tutorial\'s), or cgan, acgan, infogan '
+                  '(conditional).')
 flags.DEFINE_string('model_dir', 'runs/default', 'The run folder: checkpoints, grids, GIF, history and '
                     'logs (local, gs:// or another tf.io.gfile filesystem).')
 flags.DEFINE_integer('epochs', 5, 'Train until this many epochs are complete (a rerun resumes and '
