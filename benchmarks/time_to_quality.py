@@ -1,5 +1,5 @@
 """Time to quality: GANs of tfgan2.models, plus the TF DCGAN tutorial's recipe, trained from
-scratch on Fashion-MNIST for the same CPU budget, then evaluated by tfgan2.evaluation.
+scratch on Fashion-MNIST (or --data) for the same CPU budget, then evaluated by tfgan2.evaluation.
 
 The budget is this process's CPU time (all threads) spent in training, clustering included, so
 rows run at different moments on a shared machine get the same compute; evaluation is not
@@ -27,6 +27,11 @@ flags.DEFINE_float('budget_minutes', 8.0, 'CPU minutes (process time, all thread
 flags.DEFINE_list('rows', None, 'Rows to run (see the module docstring); default: every model and "tutorial".')
 flags.DEFINE_integer('num_samples', None, 'Generated images per evaluation; default half the real images.')
 flags.DEFINE_integer('seed', 0, 'Seed for weights, noise and batch order.')
+flags.DEFINE_string('data', 'fashion_mnist', 'What to train and evaluate on (anything tfgan2.data.load takes: '
+                    'a TFDS name, a folder, e.g. the RGB folders of make_rgb_fashion.py); its test split, '
+                    'if it has one, is the real data of the evaluation.')
+flags.DEFINE_boolean('curve', False, 'Also evaluate every row after each epoch (not counted in the budget) '
+                     'and print the per-epoch curve.')
 flags.DEFINE_integer('late_evaluations', 3, 'Evaluations per row, evenly spaced over the last '
                      '--late_window_minutes of the budget, the last at the budget.', lower_bound=1)
 flags.DEFINE_float('late_window_minutes', 1.0, 'CPU minutes before the budget that the first of '
@@ -47,6 +52,10 @@ PAPER_ADAM_SUFFIX = '+paper_adam'
 TARGETS = {True: (10.0, 7.0), False: (15.0, 6.5)}
 TARGET_LABEL_ACCURACY, TARGET_MEAN_DIVERSITY, TARGET_WORST_DIVERSITY = 0.9, 0.8, 0.6
 TARGET_WORST_SHARE = 0.5
+# Issue 14's targets for other data (e.g. the RGB folders): FD within 10x the floor, a classifier
+# score of at least 0.9x the real data's, and, for conditional models, label accuracy and no
+# collapsed class as above.
+OWN_DATA_FD_RATIO, OWN_DATA_SCORE_RATIO = 10.0, 0.9
 
 
 def evaluation_budgets(budget_seconds, count, window_seconds):
@@ -58,28 +67,39 @@ def evaluation_budgets(budget_seconds, count, window_seconds):
     return [first + (budget_seconds - first) * i / (count - 1) for i in range(count)]
 
 
-def train_for(budgets, batches_by_epoch, step, evaluate):
+def train_for(budgets, batches_by_epoch, step, evaluate, curve=None):
     """Runs `step(images, labels)` over epochs of batches until the CPU time spent passes each of
     the ascending `budgets` (seconds) in turn, calling `evaluate()` there; its time is not
-    counted. Returns (steps, images seen, CPU seconds, wall seconds) at the last budget and the
-    evaluations."""
+    counted. With a `curve` list, also evaluates after each epoch and appends (epoch, CPU
+    minutes, evaluation). Returns (steps, images seen, CPU seconds, wall seconds) at the last
+    budget and the evaluations."""
     cpu_start, wall_start = time.process_time(), time.perf_counter()
     steps = images_seen = epoch = 0
     pending, evaluations = list(budgets), []
+
+    def evaluate_uncounted():
+        nonlocal cpu_start, wall_start
+        cpu, wall = time.process_time() - cpu_start, time.perf_counter() - wall_start
+        evaluation = evaluate()
+        # Restart both clocks where they stood before the evaluation.
+        cpu_start, wall_start = time.process_time() - cpu, time.perf_counter() - wall
+        return evaluation, cpu, wall
+
     while True:
         for images, labels in batches_by_epoch(epoch):
             step(images, labels)
             steps += 1
             images_seen += int(images.shape[0])
-            cpu, wall = time.process_time() - cpu_start, time.perf_counter() - wall_start
-            if cpu >= pending[0]:
-                evaluations.append(evaluate())
+            if time.process_time() - cpu_start >= pending[0]:
+                evaluation, cpu, wall = evaluate_uncounted()
+                evaluations.append(evaluation)
                 pending.pop(0)
                 if not pending:
                     return steps, images_seen, cpu, wall, evaluations
-                # Restart both clocks where they stood before the evaluation.
-                cpu_start, wall_start = time.process_time() - cpu, time.perf_counter() - wall
         epoch += 1
+        if curve is not None:
+            evaluation, cpu, _ = evaluate_uncounted()
+            curve.append((epoch, cpu / 60, evaluation))
 
 
 def parse_row(row):
@@ -133,7 +153,7 @@ def model_row(row, data, evaluator, seed, run_dir):
         return trainer.step_function.distribute(tfgan2.data.input_pipeline(data, config.batch_size, seed, epoch))
 
     return (config.batch_size, batches, lambda images, labels: trainer.step_function.train_step(images, labels),
-            lambda: evaluator.evaluate_gan(gan, seed), tfgan2.evaluation.draws_requested_classes(gan))
+            lambda: evaluator.evaluate_gan(gan, seed), gan.draws_dataset_classes)
 
 
 def mean_figures(evaluations):
@@ -156,8 +176,16 @@ def mean_figures(evaluations):
             'collapsed': sorted({name for e in evaluations for name in e.collapsed_classes})}
 
 
-def missed_targets(figures, conditional):
-    """The targets the mean figures miss, as short phrases (empty when all are met)."""
+def missed_targets(figures, conditional, real_score):
+    """The targets the mean figures miss, as short phrases (empty when all are met): issue 15's
+    on Fashion-MNIST, issue 14's on other data."""
+    if FLAGS.data != 'fashion_mnist':
+        checks = [(figures['fd_ratio'] <= OWN_DATA_FD_RATIO, f'FD > {OWN_DATA_FD_RATIO:g}x'),
+                  (figures['score'] >= OWN_DATA_SCORE_RATIO * real_score, f'score < {OWN_DATA_SCORE_RATIO}x real')]
+        if conditional:
+            checks += [(figures['label_accuracy'] >= TARGET_LABEL_ACCURACY, 'label accuracy'),
+                       (not figures['collapsed'], 'collapsed')]
+        return [miss for ok, miss in checks if not ok]
     fd_ratio, score = TARGETS[conditional]
     checks = [(figures['fd_ratio'] <= fd_ratio, f'FD > {fd_ratio:g}x'), (figures['score'] >= score, f'score < {score}')]
     if conditional:
@@ -172,7 +200,7 @@ def missed_targets(figures, conditional):
 
 def print_table(results, evaluator, budgets, train_examples):
     real = evaluator.real
-    print(f'\nTime to quality on Fashion-MNIST: {FLAGS.budget_minutes:g} CPU minutes of training per row '
+    print(f'\nTime to quality on {FLAGS.data}: {FLAGS.budget_minutes:g} CPU minutes of training per row '
           f'({os.cpu_count()} cores), seed {FLAGS.seed}; evaluation classifier test accuracy '
           f'{evaluator.classifier_test_accuracy:.4f}; {evaluator.num_samples} samples per evaluation; '
           f'real-vs-real FD floor {real["frechet_distance"]:.3f}, real classifier score '
@@ -185,7 +213,7 @@ def print_table(results, evaluator, budgets, train_examples):
     print('|---|---:|---:|---:|---:|---|---:|---:|---|---:|---:|---|---:|---|---|')
     for row, steps, seen, wall, evaluations, conditional in results:
         figures = mean_figures(evaluations)
-        missed = missed_targets(figures, conditional)
+        missed = missed_targets(figures, conditional, real['classifier_score'])
         label = '-' if figures['label_accuracy'] is None else f'{figures["label_accuracy"]:.3f}'
         print(f'| {row} | {FLAGS.seed} | {steps} | {seen / train_examples:.2f} | {wall / 60:.1f} '
               f'| {" / ".join(f"{e.frechet_distance:.2f}" for e in evaluations)} '
@@ -209,9 +237,12 @@ def main(argv):
                              f'or tutorial.')
     if FLAGS.paper_adam:
         rows = [r for row in rows for r in ([row] if row == 'tutorial' else [row, row + PAPER_ADAM_SUFFIX])]
-    data = tfgan2.data.load('fashion_mnist')
-    evaluator = tfgan2.evaluation.Evaluator(data, tfgan2.data.load('fashion_mnist', split='test'),
-                                            num_samples=FLAGS.num_samples)
+    data = tfgan2.data.load(FLAGS.data)
+    try:
+        test = tfgan2.data.load(FLAGS.data, split='test')
+    except tfgan2.data.DataUnavailableError:
+        test = None  # the evaluator holds out part of the data instead
+    evaluator = tfgan2.evaluation.Evaluator(data, test, num_samples=FLAGS.num_samples)
     run_dir = tempfile.mkdtemp(prefix='time-to-quality-')
     budgets = evaluation_budgets(FLAGS.budget_minutes * 60, FLAGS.late_evaluations,
                                  FLAGS.late_window_minutes * 60)
@@ -222,8 +253,11 @@ def main(argv):
             tutorial_row(data, evaluator, FLAGS.seed) if row == 'tutorial'
             else model_row(row, data, evaluator, FLAGS.seed, run_dir))
         print(f'Training {row} for {FLAGS.budget_minutes:g} CPU minutes...', flush=True)
-        steps, seen, cpu, wall, evaluations = train_for(budgets, batches, step, evaluate)
+        curve = [] if FLAGS.curve else None
+        steps, seen, cpu, wall, evaluations = train_for(budgets, batches, step, evaluate, curve)
         print(f'  {steps} steps, {seen / data.num_examples:.2f} epochs; {evaluations[-1].summary()}', flush=True)
+        for epoch, minutes, evaluation in curve or []:
+            print(f'  curve: epoch {epoch} at {minutes:.1f} CPU min: {evaluation.summary()}', flush=True)
         results.append((row, steps, seen, wall, evaluations, conditional))
     print_table(results, evaluator, budgets, data.num_examples)
 
