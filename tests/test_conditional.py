@@ -59,11 +59,12 @@ class StubDiscriminator:
 
     def __call__(self, images, training=False):
         outputs = self.real if float(tf.reduce_mean(images)) < 0 else self.fake
-        return {name: tf.constant(o, tf.float32) for name, o in zip(('logit', 'class_logits', 'code_mean'), outputs)}
+        return {name: tf.constant(o, tf.float32) for name, o in outputs.items()}
 
 
 @pytest.mark.parametrize('name,hyperparameters', [
     ('cgan', {}), ('acgan', {'class_weight': 0.5, 'fake_class_weight': 0.25}),
+    ('acgan', {'class_weight': 0.5, 'twin_classifier': True}),
     ('infogan', {'categorical_weight': 0.5, 'continuous_weight': 2.0, 'fake_class_weight': 0.25}),
     ('infogan', {}),
     ('infogan', {'supervised': False, 'categories': 3})])
@@ -71,10 +72,12 @@ def test_losses_match_hand_computation(name, hyperparameters):
     num_classes, batch = 3, 4
     gan = tiny_gan(name, num_classes=num_classes, **hyperparameters)
     draw = np.random.default_rng(0).normal
-    real = [draw(size=(batch, 1)), draw(size=(batch, num_classes)), draw(size=(batch, 2))]
-    fake = [draw(size=(batch, 1)), draw(size=(batch, num_classes)), draw(size=(batch, 2))]
-    arity = 3 if name == 'infogan' else 2
-    stub = StubDiscriminator(real[:arity], fake[:arity])
+    heads = ['logit', 'class_logits']
+    heads.append('code_mean' if name == 'infogan' else 'twin_class_logits')
+    third = 2 if name == 'infogan' else num_classes
+    real = [draw(size=(batch, 1)), draw(size=(batch, num_classes)), draw(size=(batch, third))]
+    fake = [draw(size=(batch, 1)), draw(size=(batch, num_classes)), draw(size=(batch, third))]
+    stub = StubDiscriminator(dict(zip(heads, real)), dict(zip(heads, fake)))
     gan.__dict__['discriminator'] = stub  # plain attributes: Keras would track the stubs as layers
     gan.fake_images = lambda latent, training=True: tf.ones([batch, 28, 28, 1])
     labels = np.array([0, 2, 1, 2], np.int32)
@@ -93,6 +96,11 @@ def test_losses_match_hand_computation(name, hyperparameters):
         expected = {'g_loss': bce(fake[0], 1) + 0.5 * class_fake,
                     'd_loss': bce(real[0], 1) + bce(fake[0], 0) + 0.5 * (class_real + 0.25 * class_fake),
                     'real_class_loss': class_real, 'fake_class_loss': class_fake}
+        if gan.twin_classifier:  # The twin learns the fakes' labels; the generator works against it.
+            twin = cross_entropy(fake_labels, fake[2])
+            expected = {'g_loss': bce(fake[0], 1) + 0.5 * (class_fake - twin),
+                        'd_loss': bce(real[0], 1) + bce(fake[0], 0) + 0.5 * (class_real + twin),
+                        'real_class_loss': class_real, 'fake_class_loss': class_fake, 'twin_class_loss': twin}
     else:
         categorical_weight = hyperparameters.get('categorical_weight', 0.1 if gan.supervised else 1.0)
         continuous_weight = hyperparameters.get('continuous_weight', 1.0)

@@ -58,9 +58,10 @@ class ConditionalGAN(base.GAN):
     """
 
     def __init__(self, image_shape, num_classes, noise_dim, generator_widths, discriminator_widths,
-                 kernel_size, dropout, mixing, fake_labels, num_labels=None, code_dim=0):
-        """Builds both networks for `num_labels` label values (default: `num_classes`) and
-        `code_dim` continuous codes."""
+                 kernel_size, dropout, mixing, fake_labels, num_labels=None, code_dim=0,
+                 twin_classifier=False):
+        """Builds both networks for `num_labels` label values (default: `num_classes`),
+        `code_dim` continuous codes and, with `twin_classifier`, a second class head."""
         if fake_labels not in FAKE_LABELS:
             raise ValueError(f'fake_labels={fake_labels!r} is unknown; use one of {", ".join(FAKE_LABELS)}.')
         num_labels = num_labels or num_classes
@@ -68,7 +69,7 @@ class ConditionalGAN(base.GAN):
             networks.Generator(image_shape, noise_dim, num_labels, code_dim, mixing, generator_widths,
                                kernel_size, name='generator'),
             networks.Discriminator(image_shape, discriminator_widths, kernel_size, dropout, num_labels,
-                                   code_dim, name='discriminator'),
+                                   code_dim, twin_classifier, name='discriminator'),
             num_classes)
         self.mixing = mixing
         self.fake_labels = fake_labels
