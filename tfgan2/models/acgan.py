@@ -18,9 +18,10 @@ class ACGAN(cgan.ConditionalGAN):
     only, so generator and classifier cannot agree on a labelling of fakes that real images do
     not share; and no Dropout, since learning real classes already regularizes the discriminator.
 
-    With `twin_classifier` (TAC-GAN, Gong et al. 2019), a second class head learns the labels
-    of generated images and the generator is pushed away from what it finds easy: this cancels
-    the pull of the auxiliary classifier towards fewer, more clear-cut images per class.
+    With `twin_classifier` (TAC-GAN, Gong et al. 2019; on by default), a second class head
+    learns the labels of generated images and the generator works against it: this cancels the
+    auxiliary classifier's pull towards fewer, more clear-cut images per class, which otherwise
+    squeezes some classes to half of real variety.
 
     Hyperparameters:
       class_weight: weight of the class terms against the real/fake terms (1 in the paper).
@@ -34,7 +35,7 @@ class ACGAN(cgan.ConditionalGAN):
     def __init__(self, image_shape, num_classes, noise_dim=100, generator_widths: networks.Widths = None,
                  discriminator_widths: networks.Widths = None, kernel_size=4, dropout=0.0,
                  mixing: networks.Mixing = 'multiply', fake_labels: cgan.FakeLabels = 'uniform',
-                 class_weight=0.1, fake_class_weight=0.0, twin_classifier=False):
+                 class_weight=0.1, fake_class_weight=0.0, twin_classifier=True):
         cgan.require_classes(self.kind, num_classes)
         super().__init__(image_shape, num_classes, noise_dim, generator_widths, discriminator_widths,
                          kernel_size, dropout, mixing, fake_labels, twin_classifier=twin_classifier)
