@@ -44,6 +44,9 @@ def test_outputs_written_per_epoch(tmp_path, data):
     assert iio.imread(tmp_path / 'training.gif', index=None).shape[0] == 3
     history = artifacts.read_history(tmp_path / 'history.csv')
     assert [row['epoch'] for row in history] == [1, 2, 3]
+    # Rewritten every epoch, earlier rows keep integral epochs and steps.
+    assert [line.split(',')[:2] for line in (tmp_path / 'history.csv').read_text().splitlines()[1:]] == [
+        ['1', '4'], ['2', '8'], ['3', '12']]
     assert all(np.isfinite(row['g_loss']) and row['images_per_second'] > 0 for row in history)
     assert (tmp_path / 'losses.png').stat().st_size > 0
     assert any(name.startswith('events.out.tfevents') for name in os.listdir(tmp_path / 'logs'))

@@ -67,12 +67,20 @@ def write_history(path, rows):
 
 
 def read_history(path):
-    """Per-epoch records from `write_history`, numbers as floats, empty cells left out; [] when
-    there is no file."""
+    """Per-epoch records from `write_history`, numbers as ints or floats as written (so a
+    rewritten file keeps `epoch` and `step` integral), empty cells left out; [] when there is
+    no file."""
     if not storage.exists(path):
         return []
-    return [{key: float(value) for key, value in row.items() if value != ''}
+    return [{key: _number(value) for key, value in row.items() if value != ''}
             for row in csv.DictReader(io.StringIO(storage.read_text(path)))]
+
+
+def _number(text):
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
 
 
 # History columns named eval_<figure> get a panel of their own in the plot; an eval_real_<figure>
