@@ -62,22 +62,43 @@ class StubDiscriminator:
         return {name: tf.constant(o, tf.float32) for name, o in outputs.items()}
 
 
+def class_terms(classifier, labels, fake_labels, real, fake, fake_class_weight):
+    """(generator's, discriminator's class term, diagnostics) by hand; `real` and `fake` hold
+    the stub discriminator's class scores of real images and of generated images' classes."""
+    class_real, class_fake = cross_entropy(labels, real['class_logits']), cross_entropy(fake_labels, fake['class_logits'])
+    diagnostics = {'real_class_loss': class_real, 'fake_class_loss': class_fake}
+    if classifier == 'discriminative':  # 2K classes: (label, real) first, then (label, generated)
+        both = lambda outputs: np.concatenate([outputs['class_logits'], outputs['fake_class_logits']], axis=1)
+        num_classes = real['class_logits'].shape[1]
+        d_term = cross_entropy(labels, both(real)) + cross_entropy(fake_labels + num_classes, both(fake))
+        rows = np.arange(len(fake_labels))
+        g_term = np.mean(fake['fake_class_logits'][rows, fake_labels] - fake['class_logits'][rows, fake_labels])
+        return g_term, d_term, {**diagnostics, 'discriminative_class_loss': d_term}
+    g_term, d_term = class_fake, class_real + fake_class_weight * class_fake
+    if classifier == 'twin':  # The twin learns the fakes' labels; the generator works against it.
+        twin = cross_entropy(fake_labels, fake['fake_class_logits'])
+        return g_term - twin, d_term + twin, {**diagnostics, 'twin_class_loss': twin}
+    return g_term, d_term, diagnostics
+
+
 @pytest.mark.parametrize('name,hyperparameters', [
-    ('cgan', {}), ('acgan', {'class_weight': 0.5, 'fake_class_weight': 0.25, 'twin_classifier': False}),
-    ('acgan', {'class_weight': 0.5}),
-    ('infogan', {'categorical_weight': 0.5, 'continuous_weight': 2.0, 'fake_class_weight': 0.25}),
+    ('cgan', {}),
+    ('acgan', {'classifier': 'auxiliary', 'class_weight': 0.5, 'fake_class_weight': 0.25}),
+    ('acgan', {'classifier': 'twin', 'class_weight': 0.5, 'fake_class_weight': 0.25}),
+    ('acgan', {}),
+    ('infogan', {'classifier': 'auxiliary', 'categorical_weight': 0.5, 'continuous_weight': 2.0,
+                 'fake_class_weight': 0.25}),
+    ('infogan', {'classifier': 'twin'}),
     ('infogan', {}),
     ('infogan', {'supervised': False, 'categories': 3})])
 def test_losses_match_hand_computation(name, hyperparameters):
     num_classes, batch = 3, 4
     gan = tiny_gan(name, num_classes=num_classes, **hyperparameters)
     draw = np.random.default_rng(0).normal
-    heads = ['logit', 'class_logits']
-    heads.append('code_mean' if name == 'infogan' else 'twin_class_logits')
-    third = 2 if name == 'infogan' else num_classes
-    real = [draw(size=(batch, 1)), draw(size=(batch, num_classes)), draw(size=(batch, third))]
-    fake = [draw(size=(batch, 1)), draw(size=(batch, num_classes)), draw(size=(batch, third))]
-    stub = StubDiscriminator(dict(zip(heads, real)), dict(zip(heads, fake)))
+    sizes = {'logit': 1, 'class_logits': num_classes, 'fake_class_logits': num_classes, 'code_mean': 2}
+    real = {head: draw(size=(batch, size)) for head, size in sizes.items()}
+    fake = {head: draw(size=(batch, size)) for head, size in sizes.items()}
+    stub = StubDiscriminator(real, fake)
     gan.__dict__['discriminator'] = stub  # plain attributes: Keras would track the stubs as layers
     gan.fake_images = lambda latent, training=True: tf.ones([batch, 28, 28, 1])
     labels = np.array([0, 2, 1, 2], np.int32)
@@ -85,38 +106,58 @@ def test_losses_match_hand_computation(name, hyperparameters):
     expected_latent = gan.fake_latent(rng.StatelessSampler(5), tf.constant(labels))
     metrics = gan.compute_losses(-tf.ones([batch, 28, 28, 1]), tf.constant(labels), rng.StatelessSampler(5))
     fake_labels = expected_latent['label'].numpy()
-    class_real = cross_entropy(labels, real[1])
-    class_fake = cross_entropy(fake_labels, fake[1])
+    adversarial = {'g_loss': bce(fake['logit'], 1), 'd_loss': bce(real['logit'], 1) + bce(fake['logit'], 0)}
     if name == 'cgan':
-        real_pair = real[0][:, 0] + real[1][np.arange(batch), labels]
-        fake_pair = fake[0][:, 0] + fake[1][np.arange(batch), fake_labels]
+        real_pair = real['logit'][:, 0] + real['class_logits'][np.arange(batch), labels]
+        fake_pair = fake['logit'][:, 0] + fake['class_logits'][np.arange(batch), fake_labels]
         expected = {'g_loss': bce(fake_pair, 1), 'd_loss': bce(real_pair, 1) + bce(fake_pair, 0),
-                    'real_class_loss': class_real, 'fake_class_loss': class_fake}
+                    'real_class_loss': cross_entropy(labels, real['class_logits']),
+                    'fake_class_loss': cross_entropy(fake_labels, fake['class_logits'])}
     elif name == 'acgan':
-        expected = {'g_loss': bce(fake[0], 1) + 0.5 * class_fake,
-                    'd_loss': bce(real[0], 1) + bce(fake[0], 0) + 0.5 * (class_real + 0.25 * class_fake),
-                    'real_class_loss': class_real, 'fake_class_loss': class_fake}
-        if gan.twin_classifier:  # The twin learns the fakes' labels; the generator works against it.
-            twin = cross_entropy(fake_labels, fake[2])
-            expected = {'g_loss': bce(fake[0], 1) + 0.5 * (class_fake - twin),
-                        'd_loss': bce(real[0], 1) + bce(fake[0], 0) + 0.5 * (class_real + twin),
-                        'real_class_loss': class_real, 'fake_class_loss': class_fake, 'twin_class_loss': twin}
+        g_term, d_term, expected = class_terms(gan.classifier, labels, fake_labels, real, fake,
+                                               hyperparameters.get('fake_class_weight', 0.0))
+        weight = hyperparameters.get('class_weight', 1.0)  # the papers' 1 with the default classifier
+        expected.update(g_loss=adversarial['g_loss'] + weight * g_term, d_loss=adversarial['d_loss'] + weight * d_term)
     else:
-        categorical_weight = hyperparameters.get('categorical_weight', 0.1 if gan.supervised else 1.0)
+        # Default weights: the papers' 1, but 0.1 for a supervised auxiliary or twin classifier.
+        default_weight = 1.0 if gan.classifier == 'discriminative' or not gan.supervised else 0.1
+        categorical_weight = hyperparameters.get('categorical_weight', default_weight)
         continuous_weight = hyperparameters.get('continuous_weight', 1.0)
-        # Supervised, Q learns classes from real images (fake weight 0 by default); unsupervised, from fakes.
-        fake_weight = hyperparameters.get('fake_class_weight', 0.0 if gan.supervised else 1.0)
-        code = np.mean(np.sum(0.5 * (expected_latent['code'].numpy() - fake[2]) ** 2, axis=1))
-        expected = {'g_loss': bce(fake[0], 1) + categorical_weight * class_fake + continuous_weight * code,
-                    'd_loss': (bce(real[0], 1) + bce(fake[0], 0) + continuous_weight * code
-                               + categorical_weight * fake_weight * class_fake),
-                    'fake_class_loss': class_fake, 'code_loss': code}
-        if gan.supervised:
-            expected['real_class_loss'] = class_real
-            expected['d_loss'] += categorical_weight * class_real
+        if gan.supervised:  # Q's categorical part is an ACGAN class head on the labels.
+            assert gan.classifier == hyperparameters.get('classifier', 'discriminative')
+            g_term, d_term, expected = class_terms(gan.classifier, labels, fake_labels, real, fake,
+                                                   hyperparameters.get('fake_class_weight', 0.0))
+        else:  # Unsupervised, Q learns the categorical code from generated images alone.
+            assert gan.classifier == 'auxiliary'
+            g_term = d_term = cross_entropy(fake_labels, fake['class_logits'])
+            expected = {'fake_class_loss': g_term}
+        code = np.mean(np.sum(0.5 * (expected_latent['code'].numpy() - fake['code_mean']) ** 2, axis=1))
+        expected.update(code_loss=code,
+                        g_loss=adversarial['g_loss'] + categorical_weight * g_term + continuous_weight * code,
+                        d_loss=adversarial['d_loss'] + categorical_weight * d_term + continuous_weight * code)
     assert sorted(metrics) == sorted(expected)
     for key, value in expected.items():
         np.testing.assert_allclose(float(metrics[key]), value, rtol=1e-5, err_msg=key)
+
+
+@pytest.mark.parametrize('name', ['acgan', 'infogan'])
+def test_classifier_choices_are_checked(name):
+    with pytest.raises(ValueError, match="classifier='softmax' is unknown"):
+        tiny_gan(name, classifier='softmax')
+    with pytest.raises(ValueError, match='fake_class_weight=0.5 does not apply'):
+        tiny_gan(name, fake_class_weight=0.5)  # the default discriminative classifier
+    weight = 'class_weight' if name == 'acgan' else 'categorical_weight'
+    assert tiny_gan(name).get_config()[weight] == 1.0
+    twin = tiny_gan(name, classifier='twin', fake_class_weight=0.5).get_config()
+    assert twin['fake_class_weight'] == 0.5 and twin[weight] == 0.1
+    outputs = tiny_gan(name, classifier='auxiliary').discriminator(tf.zeros([1, 28, 28, 1]))
+    assert 'class_logits' in outputs and 'fake_class_logits' not in outputs
+
+
+def test_unsupervised_infogan_keeps_its_auxiliary_q_head():
+    with pytest.raises(ValueError, match='Unsupervised infogan has no labels to train a discriminative'):
+        tiny_gan('infogan', supervised=False, classifier='discriminative')
+    assert tiny_gan('infogan', supervised=False).get_config()['classifier'] == 'auxiliary'
 
 
 @pytest.mark.parametrize('name', ['cgan', 'infogan'])
@@ -165,12 +206,7 @@ def trained(request, tmp_path_factory):
     tf.keras.utils.set_random_seed(1)
     # concat learns the label within a few dozen steps at these widths; multiply (the default,
     # which keeps more diversity on Fashion-MNIST) needs hundreds: the label only rescales noise.
-    # The papers' class-loss weight of 1 teaches the class within these 48 steps; the defaults of
-    # 0.1 (better images on Fashion-MNIST) take longer, and so does ACGAN's twin classifier,
-    # which works against the class loss (its losses are checked by hand computation above).
-    weight = {'acgan': {'class_weight': 1.0, 'twin_classifier': False},
-              'infogan': {'categorical_weight': 1.0}}.get(name, {})
-    gan = build_gan(name, data, **TINY_WIDTHS, mixing='concat', **weight)
+    gan = build_gan(name, data, **TINY_WIDTHS, mixing='concat')
     trainer = Trainer(gan, str(model_dir), TrainConfig(batch_size=32, steps_per_epoch=16, seed=1, verbose=False))
     trainer.fit(data, epochs=3)
     return name, trainer, model_dir

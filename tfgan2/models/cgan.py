@@ -17,6 +17,8 @@ from tfgan2.models import base, networks
 
 FakeLabels = typing.Literal['uniform', 'real']
 FAKE_LABELS = typing.get_args(FakeLabels)
+Classifier = typing.Literal['discriminative', 'twin', 'auxiliary']
+CLASSIFIERS = typing.get_args(Classifier)
 
 
 def require_classes(kind, num_classes):
@@ -46,6 +48,58 @@ def projection_losses(discriminator, images, labels, fake, fake_labels, training
             'fake_class_loss': losses.class_loss(fake_labels, generated['class_logits'])}
 
 
+def default_class_weight(classifier):
+    """The measured weight of the class terms: the papers' 1 for the discriminative classifier;
+    0.1 for the others, whose pull towards clear-cut images 1 makes too strong."""
+    return 1.0 if classifier == 'discriminative' else 0.1
+
+
+def check_classifier(kind, classifier, fake_class_weight):
+    """Fails clearly on an unknown classifier or one that cannot learn from generated images."""
+    if classifier not in CLASSIFIERS:
+        raise ValueError(f'classifier={classifier!r} is unknown; use one of {", ".join(CLASSIFIERS)}.')
+    if classifier == 'discriminative' and fake_class_weight:
+        raise ValueError(f'{kind}\'s discriminative classifier already learns generated images as classes of '
+                         f'their own, so fake_class_weight={fake_class_weight} does not apply; drop it or '
+                         f'use classifier=auxiliary or twin.')
+
+
+def classifier_losses(classifier, real, generated, labels, fake_labels, fake_class_weight):
+    """The class terms of a GAN whose discriminator classifies the image alone (ACGAN, supervised
+    InfoGAN), from its outputs on `real` images of `labels` and `generated` ones of
+    `fake_labels`: (generator's term, discriminator's term, diagnostics).
+
+    'auxiliary' (Odena et al. 2017): one classifier learns real labels (and generated images'
+    labels with `fake_class_weight`); the generator draws what it classifies as the asked label.
+    'twin' (TAC-GAN, Gong et al. 2019): a second head learns generated images' labels and the
+    generator works against it, cancelling the pull towards few clear-cut images per class.
+    'discriminative' (ADC-GAN, Hou et al. 2022): one softmax over 2K classes, (label, real) and
+    (label, generated); the generator moves its images from (y, generated) towards (y, real).
+    The log-ratio of the two is the ratio of real to generated density of (image, label), the
+    class-conditional real/fake signal a projection discriminator gives CGAN.
+    """
+    real_class_loss = losses.class_loss(labels, real['class_logits'])
+    fake_class_loss = losses.class_loss(fake_labels, generated['class_logits'])
+    # Diagnostics: how well the real-class scores pick each image's label.
+    diagnostics = {'real_class_loss': real_class_loss, 'fake_class_loss': fake_class_loss}
+    if classifier == 'discriminative':
+        num_classes = tf.shape(real['class_logits'])[1]
+        both = lambda outputs: tf.concat([outputs['class_logits'], outputs['fake_class_logits']], axis=1)
+        d_term = (losses.class_loss(labels, both(real))
+                  + losses.class_loss(fake_labels + num_classes, both(generated)))
+        g_term = tf.reduce_mean(tf.cast(label_logit(generated['fake_class_logits'], fake_labels)
+                                        - label_logit(generated['class_logits'], fake_labels), tf.float32))
+        return g_term, d_term, {**diagnostics, 'discriminative_class_loss': d_term}
+    g_term = fake_class_loss
+    d_term = real_class_loss + fake_class_weight * fake_class_loss
+    if classifier == 'twin':
+        twin_class_loss = losses.class_loss(fake_labels, generated['fake_class_logits'])
+        g_term -= twin_class_loss
+        d_term += twin_class_loss
+        diagnostics['twin_class_loss'] = twin_class_loss
+    return g_term, d_term, diagnostics
+
+
 class ConditionalGAN(base.GAN):
     """A GAN whose generator takes a class label: label sampling, one preview row per class.
 
@@ -59,9 +113,9 @@ class ConditionalGAN(base.GAN):
 
     def __init__(self, image_shape, num_classes, noise_dim, generator_widths, discriminator_widths,
                  kernel_size, dropout, mixing, fake_labels, num_labels=None, code_dim=0,
-                 twin_classifier=False):
+                 fake_class_head=False):
         """Builds both networks for `num_labels` label values (default: `num_classes`),
-        `code_dim` continuous codes and, with `twin_classifier`, a second class head."""
+        `code_dim` continuous codes and, with `fake_class_head`, class scores of generated images."""
         if fake_labels not in FAKE_LABELS:
             raise ValueError(f'fake_labels={fake_labels!r} is unknown; use one of {", ".join(FAKE_LABELS)}.')
         num_labels = num_labels or num_classes
@@ -69,7 +123,7 @@ class ConditionalGAN(base.GAN):
             networks.Generator(image_shape, noise_dim, num_labels, code_dim, mixing, generator_widths,
                                kernel_size, name='generator'),
             networks.Discriminator(image_shape, discriminator_widths, kernel_size, dropout, num_labels,
-                                   code_dim, twin_classifier, name='discriminator'),
+                                   code_dim, fake_class_head, name='discriminator'),
             num_classes)
         self.mixing = mixing
         self.fake_labels = fake_labels

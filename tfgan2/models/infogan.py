@@ -2,9 +2,10 @@
 keep recoverable from its images, through a Q head on the discriminator that predicts them.
 
 Unsupervised, the categorical code finds its own meaning, in an arbitrary order. Supervised (the
-default when the data has labels), Q's categorical part also learns the real labels from real
-images, as ACGAN's classifier does, so code k draws class k. The continuous codes stay
-unsupervised either way (see the `code_<i>` traversal grids).
+default when the data has labels), the categorical code is the label and Q's categorical part is
+an ACGAN class head (by default ADC-GAN's discriminative classifier) that learns real labels, so
+code k draws class k. The continuous codes stay unsupervised either way (see the `code_<i>`
+traversal grids).
 """
 
 import keras
@@ -20,17 +21,21 @@ class InfoGAN(cgan.ConditionalGAN):
     codes, uniform in [-1, 1].
 
     Defaults left as None resolve by `supervised` (the resolved values are what get_config and
-    gan.json record). Supervised they follow ACGAN's measured defaults: categorical weight 0.1,
-    Q's class loss on real images only, no Dropout; unsupervised, the paper's weight of 1, Q
-    learning from generated images (it has nothing else), and the tutorial's Dropout of 0.3.
+    gan.json record). Supervised they follow ACGAN's measured defaults: the discriminative
+    classifier, its weight (`cgan.default_class_weight`), no Dropout; unsupervised, the paper's Q
+    learning the categorical code from generated images (it has nothing else) with weight 1,
+    and the tutorial's Dropout of 0.3.
 
     Hyperparameters:
       supervised: use the data's labels as the categorical code (default: when the data has labels).
       categories: values of the categorical code when unsupervised (default 10).
       code_dim: number of continuous codes.
-      categorical_weight: weight of the categorical-code information term.
+      classifier: supervised, the class head, as ACGAN's: 'discriminative', 'twin' or
+        'auxiliary' (unsupervised: 'auxiliary', Q).
+      categorical_weight: weight of the categorical-code term.
       continuous_weight: weight of the continuous-code information term.
-      fake_class_weight: weight of Q's categorical loss on generated images in the discriminator's loss.
+      fake_class_weight: weight of Q's categorical loss on generated images in the discriminator's
+        loss (auxiliary and twin classifiers).
     """
 
     kind = 'infogan'
@@ -40,7 +45,7 @@ class InfoGAN(cgan.ConditionalGAN):
                  mixing: networks.Mixing = 'multiply', fake_labels: cgan.FakeLabels = 'uniform',
                  supervised: bool | None = None, categories: int | None = None, code_dim=2,
                  categorical_weight: float | None = None, continuous_weight=1.0,
-                 fake_class_weight: float | None = None):
+                 fake_class_weight: float | None = None, classifier: cgan.Classifier | None = None):
         supervised = num_classes > 0 if supervised is None else supervised
         if supervised:
             cgan.require_classes(f'{self.kind} (supervised)', num_classes)
@@ -48,7 +53,9 @@ class InfoGAN(cgan.ConditionalGAN):
                 raise ValueError(f'Supervised {self.kind} uses the {num_classes} labels of the data as '
                                  f'its categorical code, not categories={categories}; drop categories '
                                  f'or set supervised=False.')
-            defaults = dict(categories=num_classes, categorical_weight=0.1, fake_class_weight=0.0, dropout=0.0)
+            classifier = classifier or 'discriminative'
+            defaults = dict(categories=num_classes, categorical_weight=cgan.default_class_weight(classifier),
+                            fake_class_weight=0.0, dropout=0.0)
         else:
             if fake_labels == 'real':
                 raise ValueError(f'Unsupervised {self.kind} cannot draw its categorical code from real '
@@ -56,23 +63,30 @@ class InfoGAN(cgan.ConditionalGAN):
             if fake_class_weight not in (None, 1.0):
                 raise ValueError(f'Unsupervised {self.kind} learns its categorical code from generated '
                                  f'images only, so fake_class_weight must stay 1 (got {fake_class_weight}).')
+            if classifier not in (None, 'auxiliary'):
+                raise ValueError(f'Unsupervised {self.kind} has no labels to train a {classifier} classifier '
+                                 f'on; its Q head is auxiliary: drop classifier or set supervised=True.')
+            classifier = 'auxiliary'
             defaults = dict(categories=10, categorical_weight=1.0, fake_class_weight=1.0, dropout=0.3)
         given = dict(categories=categories, categorical_weight=categorical_weight,
                      fake_class_weight=fake_class_weight, dropout=dropout)
         resolved = {key: defaults[key] if value is None else value for key, value in given.items()}
+        cgan.check_classifier(self.kind, classifier, resolved['fake_class_weight'])
         if resolved['categories'] < 2:
             raise ValueError(f'categories={resolved["categories"]}: the categorical code needs at least 2 values.')
         if code_dim < 1:
             raise ValueError(f'code_dim={code_dim}: {self.kind} needs at least one continuous code.')
         super().__init__(image_shape, num_classes, noise_dim, generator_widths, discriminator_widths,
                          kernel_size, resolved['dropout'], mixing, fake_labels,
-                         num_labels=resolved['categories'], code_dim=code_dim)
+                         num_labels=resolved['categories'], code_dim=code_dim,
+                         fake_class_head=classifier != 'auxiliary')
         self.supervised = supervised
         self.categories = resolved['categories']
         self.code_dim = code_dim
         self.categorical_weight = resolved['categorical_weight']
         self.continuous_weight = continuous_weight
         self.fake_class_weight = resolved['fake_class_weight']
+        self.classifier = classifier
 
     @property
     def draws_dataset_classes(self):
@@ -104,17 +118,17 @@ class InfoGAN(cgan.ConditionalGAN):
         fake = self.fake_images(latent, training)
         real = self.discriminator(images, training=training)
         generated = self.discriminator(fake, training=training)
-        # Mutual-information terms (variational lower bound, up to constants): Q recovering the codes.
-        fake_class_loss = losses.class_loss(latent['label'], generated['class_logits'])
-        code_loss = losses.gaussian_code_loss(latent['code'], generated['code_mean'])
-        code_term = self.continuous_weight * code_loss
-        metrics = {'g_loss': (losses.generator_loss(generated['logit']) + code_term
-                              + self.categorical_weight * fake_class_loss),
-                   'd_loss': (losses.discriminator_loss(real['logit'], generated['logit']) + code_term
-                              + self.categorical_weight * self.fake_class_weight * fake_class_loss),
-                   'fake_class_loss': fake_class_loss,
-                   'code_loss': code_loss}
         if self.supervised:
-            metrics['real_class_loss'] = losses.class_loss(labels, real['class_logits'])
-            metrics['d_loss'] += self.categorical_weight * metrics['real_class_loss']
-        return metrics
+            g_categorical, d_categorical, metrics = cgan.classifier_losses(
+                self.classifier, real, generated, labels, latent['label'], self.fake_class_weight)
+        else:  # Mutual-information term (variational lower bound, up to constants): Q recovering the code.
+            fake_class_loss = losses.class_loss(latent['label'], generated['class_logits'])
+            g_categorical, d_categorical = fake_class_loss, self.fake_class_weight * fake_class_loss
+            metrics = {'fake_class_loss': fake_class_loss}
+        metrics['code_loss'] = losses.gaussian_code_loss(latent['code'], generated['code_mean'])
+        code_term = self.continuous_weight * metrics['code_loss']
+        return {'g_loss': (losses.generator_loss(generated['logit']) + code_term
+                           + self.categorical_weight * g_categorical),
+                'd_loss': (losses.discriminator_loss(real['logit'], generated['logit']) + code_term
+                           + self.categorical_weight * d_categorical),
+                **metrics}

@@ -165,12 +165,13 @@ def _upsample(vector, image_shape, widths, kernel_size):
 @keras.saving.register_keras_serializable(package='tfgan2')
 class Discriminator(_RebuiltFromArguments):
     """images -> {'logit' [B, 1]: real or fake, 'class_logits' [B, num_classes] if num_classes,
-    'twin_class_logits' [B, num_classes] if also twin_classifier, 'code_mean' [B, code_dim] if
-    code_dim, 'features' [B, F]}: strided convolutions, one per stage, to the flat `features`,
-    and one dense head per other output on them."""
+    'fake_class_logits' [B, num_classes] if also fake_class_head (scores of the classes of
+    generated images, for ACGAN's twin and discriminative classifiers), 'code_mean' [B, code_dim]
+    if code_dim, 'features' [B, F]}: strided convolutions, one per stage, to the flat
+    `features`, and one dense head per other output on them."""
 
     def __init__(self, image_shape, widths=None, kernel_size=4, dropout=0.3, num_classes=0, code_dim=0,
-                 twin_classifier=False, **kwargs):
+                 fake_class_head=False, **kwargs):
         image_shape = tuple(int(s) for s in image_shape)
         widths = _checked_widths(widths or default_widths(image_shape, 'discriminator'), image_shape,
                                  'discriminator', allow_extra=False)
@@ -182,7 +183,7 @@ class Discriminator(_RebuiltFromArguments):
             if dropout:
                 x = layers.Dropout(dropout)(x)
         features = layers.Flatten()(x)
-        heads = {'logit': 1, 'class_logits': num_classes, 'twin_class_logits': num_classes * twin_classifier,
+        heads = {'logit': 1, 'class_logits': num_classes, 'fake_class_logits': num_classes * fake_class_head,
                  'code_mean': code_dim}
         outputs = {name: layers.Dense(size, kernel_initializer=dcgan_init(), name=name)(features)
                    for name, size in heads.items() if size}
@@ -190,4 +191,4 @@ class Discriminator(_RebuiltFromArguments):
         super().__init__(images, outputs, **kwargs)
         self.arguments = dict(image_shape=image_shape, widths=widths, kernel_size=kernel_size,
                               dropout=dropout, num_classes=num_classes, code_dim=code_dim,
-                              twin_classifier=twin_classifier)
+                              fake_class_head=fake_class_head)
