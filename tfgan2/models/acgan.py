@@ -14,7 +14,7 @@ class ACGAN(cgan.ConditionalGAN):
 
     The class head is by default ADC-GAN's discriminative classifier (Hou et al. 2022), which
     tells each class of real images from the same class of generated ones: on Fashion-MNIST it
-    brought FD from 12-14x to 5-7x the real-vs-real floor at equal CPU time, where Odena's
+    brought FD from 12-14x to 5.4-5.6x the real-vs-real floor at equal CPU time, where Odena's
     auxiliary classifier, with or without TAC-GAN's twin, pulled the generator towards few,
     clear-cut images per class (benchmarks/RESULTS.md). `cgan.classifier_losses` has all three.
     No Dropout by default, since learning real classes already regularizes the discriminator.
