@@ -45,6 +45,7 @@ def write_split(split, seed):
     """Writes one split into a hidden folder, then renames it into place: it appears whole."""
     import numpy as np
     import tensorflow as tf
+
     from tfgan2 import data
 
     final = os.path.join(FLAGS.out, split)

@@ -69,6 +69,7 @@ def paired_times(first, second, pairs, warmup):
 def export_unchecked(gan, path):
     """Saves `gan`'s serving_default computation without the export's input checks."""
     import tensorflow as tf
+
     from tfgan2 import export
 
     names = list(gan.latent_spec())
@@ -148,6 +149,7 @@ def main(argv):
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     import numpy as np
     import tensorflow as tf
+
     from tfgan2 import build_gan, export
 
     tf.get_logger().setLevel('ERROR')  # The TF1 loader's deprecation notice.

@@ -35,6 +35,7 @@ def main(argv):
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     import keras
     import tensorflow as tf
+
     from tfgan2 import TrainConfig, Trainer, build_gan, data, distribute
 
     fashion = data.load('fashion_mnist')
@@ -65,7 +66,8 @@ def main(argv):
             # sensitive than wall time to the load of other processes on a shared machine.
             cpu = {}
             clock = keras.callbacks.LambdaCallback(
-                on_epoch_end=lambda epoch, logs: cpu.update(seconds=time.process_time() - start))
+                on_epoch_end=lambda epoch, logs, cpu=cpu, start=start: cpu.update(
+                    seconds=time.process_time() - start))
             row = {key: values[-1] for key, values in
                    run.fit(fashion, additional_epochs=1, callbacks=[clock]).history.items()}
             rows[name].append({**row, 'cpu_ms_per_step': 1000 * cpu['seconds'] / FLAGS.steps})

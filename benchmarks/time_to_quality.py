@@ -228,6 +228,7 @@ def main(argv):
     del argv
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     import keras
+
     import tfgan2
 
     rows = FLAGS.rows or [*tfgan2.models.MODELS, 'tutorial']

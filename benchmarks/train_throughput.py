@@ -27,8 +27,9 @@ def main(argv):
     del argv
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     import tensorflow as tf
-    from tfgan2 import TrainConfig, Trainer, build_gan, data
     from tutorial_dcgan import BATCH_SIZE, TutorialDCGAN
+
+    from tfgan2 import TrainConfig, Trainer, build_gan, data
 
     fashion = data.load('fashion_mnist')
     needed = FLAGS.warmup_steps + FLAGS.steps

@@ -58,7 +58,8 @@ def synthetic_data(count=200, num_classes=10, seed=0):
 def tiny_trainer(model_dir, data, model='dcgan', seed=7, **config):
     """A tiny GAN for `data` and its Trainer (batch 64, checkpoints every 2 steps, quiet)."""
     import keras
-    from tfgan2 import Trainer, TrainConfig, build_gan
+
+    from tfgan2 import TrainConfig, Trainer, build_gan
     keras.utils.set_random_seed(seed)
     gan = build_gan(model, data, **TINY_WIDTHS)
     settings = dict(batch_size=64, checkpoint_every=2, seed=seed, verbose=False)

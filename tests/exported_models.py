@@ -9,8 +9,8 @@ import os
 
 import numpy as np
 import tensorflow as tf
-
 from conftest import TINY_WIDTHS
+
 from tfgan2 import build_gan, export, load_run, run
 
 IMAGE_SHAPE = (28, 28, 1)

@@ -20,6 +20,7 @@ tf.config.set_logical_device_configuration(
     tf.config.list_physical_devices('CPU')[0], [tf.config.LogicalDeviceConfiguration()] * 2)
 
 from conftest import MOMENTUM_ADAM, TINY_WIDTHS, synthetic_data  # noqa: E402
+
 from tfgan2 import TrainConfig, Trainer, build_gan, distribute  # noqa: E402
 
 

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import wait_for
 
 TINY = ['--noise_dim=8', '--generator_widths=16,8', '--discriminator_widths=8,16']

@@ -9,8 +9,8 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from conftest import TINY_WIDTHS, synthetic_data
+
 from tfgan2 import TrainConfig, Trainer, build_gan, load_run, rng
 
 CONDITIONAL = ['cgan', 'acgan', 'infogan']
@@ -65,7 +65,8 @@ class StubDiscriminator:
 def class_terms(classifier, labels, fake_labels, real, fake, fake_class_weight):
     """(generator's, discriminator's class term, diagnostics) by hand; `real` and `fake` hold
     the stub discriminator's class scores of real images and of generated images' classes."""
-    class_real, class_fake = cross_entropy(labels, real['class_logits']), cross_entropy(fake_labels, fake['class_logits'])
+    class_real = cross_entropy(labels, real['class_logits'])
+    class_fake = cross_entropy(fake_labels, fake['class_logits'])
     diagnostics = {'real_class_loss': class_real, 'fake_class_loss': class_fake}
     if classifier == 'discriminative':  # 2K classes: (label, real) first, then (label, generated)
         both = lambda outputs: np.concatenate([outputs['class_logits'], outputs['fake_class_logits']], axis=1)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
-
 from conftest import make_idx_dir, synthetic_digits, write_idx
+
 from tfgan2 import data
 from tfgan2.data import tfds_source
 
@@ -384,6 +384,7 @@ def test_pipeline_scales_to_minus_one_one():
 def test_load_from_flags(idx_dir):
     from absl import flags
     from absl.testing import flagsaver
+
     from tfgan2.cli import data_flags
     flags.FLAGS.mark_as_parsed()
     with flagsaver.flagsaver(data=idx_dir, image_size='32x24'):

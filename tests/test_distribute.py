@@ -13,8 +13,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from conftest import MOMENTUM_ADAM, TINY_WIDTHS, synthetic_data
+
 from tfgan2 import TrainConfig, Trainer, build_gan, distribute, load_run
 
 SCENARIOS = os.path.join(os.path.dirname(__file__), 'mirrored_scenarios.py')
@@ -115,7 +115,7 @@ def test_multi_worker_run_of_two_processes_writes_one_checkpoint(tmp_path, idx_d
     finally:
         for worker in workers:
             worker.kill()
-    for worker, (stdout, stderr) in zip(workers, outputs):
+    for worker, (_, stderr) in zip(workers, outputs):
         assert worker.returncode == 0, stderr[-3000:]
         assert 'global batch 16 = 2 replicas x 8' in stderr
     checkpoints = tf.train.get_checkpoint_state(str(model_dir / 'checkpoints')).all_model_checkpoint_paths

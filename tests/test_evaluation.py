@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from conftest import TINY_WIDTHS, make_idx_dir, synthetic_digits
+
 from tfgan2 import TrainConfig, Trainer, artifacts, build_gan, data, export, load_run
 from tfgan2.evaluation import classifier, evaluate, metrics
 

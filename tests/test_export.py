@@ -12,15 +12,22 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import TINY_WIDTHS
+from exported_models import (
+    IMAGE_SHAPE,
+    NUM_CLASSES,
+    build_tiny,
+    export_run,
+    keras_images,
+    latent_batch,
+    randomize_generator,
+)
 from google.protobuf import text_format
 from tensorflow.core.framework import types_pb2
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
-from conftest import TINY_WIDTHS
-from exported_models import (IMAGE_SHAPE, NUM_CLASSES, build_tiny, export_run, keras_images, latent_batch,
-                             randomize_generator)
-from tfgan2 import build_gan, export, load_run, models
+from tfgan2 import export, load_run, models
 
 PREDICT_METHOD = 'tensorflow/serving/predict'
 

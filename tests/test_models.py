@@ -5,8 +5,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from conftest import TINY_WIDTHS
+
 from tfgan2 import build_gan, models, rng
 from tfgan2.models import networks
 

@@ -12,8 +12,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from conftest import Crash, crash_after, synthetic_data, tiny_trainer, wait_for
+
 from tfgan2 import artifacts, export, load_run, run, serving, storage
 
 

@@ -7,9 +7,10 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from conftest import TINY_WIDTHS, Crash, crash_after, synthetic_data
-from tfgan2 import TrainConfig, Trainer, build_gan, data as data_lib, load_run, rng
+
+from tfgan2 import TrainConfig, Trainer, build_gan, load_run, rng
+from tfgan2 import data as data_lib
 
 
 @pytest.fixture(scope='module')

@@ -20,13 +20,13 @@ import grpc
 import imageio.v3 as iio
 import numpy as np
 import pytest
+import serving_double
 import tensorflow as tf
 from absl import flags
 from absl.testing import flagsaver
+from exported_models import NUM_CLASSES, export_run
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
-import serving_double
-from exported_models import NUM_CLASSES, export_run
 from tfgan2 import artifacts, cli, export, serving
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

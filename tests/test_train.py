@@ -13,8 +13,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from conftest import Crash, crash_after, synthetic_data, tiny_trainer, wait_for
+
 from tfgan2 import NonFiniteLossError, TrainConfig, artifacts, load_run
 
 

@@ -10,6 +10,8 @@ import os
 
 import tensorflow as tf
 
+from tfgan2 import errors
+
 STRATEGIES = ('default', 'mirrored', 'multi_worker', 'tpu')
 
 
@@ -22,9 +24,9 @@ def create_strategy(name='default', tpu=None):
     or '' / 'local' on a TPU VM).
     """
     if name not in STRATEGIES:
-        raise ValueError(f'Unknown strategy {name!r}; use one of {", ".join(STRATEGIES)}.')
+        raise errors.ConfigError(f'Unknown strategy {name!r}; use one of {", ".join(STRATEGIES)}.')
     if tpu is not None and name != 'tpu':
-        raise ValueError(f'tpu={tpu} only applies to strategy=tpu; choose that strategy or leave tpu out.')
+        raise errors.ConfigError(f'tpu={tpu} only applies to strategy=tpu; choose that strategy or leave tpu out.')
     if name == 'default':
         return tf.distribute.get_strategy()
     if name == 'mirrored':
@@ -42,16 +44,16 @@ def _check_tf_config():
                '"task": {"type": "worker", "index": 0}}\' (index differs per machine)')
     raw = os.environ.get('TF_CONFIG')
     if not raw:
-        raise ValueError(f'strategy=multi_worker needs the TF_CONFIG environment variable, {example}.')
+        raise errors.ConfigError(f'strategy=multi_worker needs the TF_CONFIG environment variable, {example}.')
     try:
         config = json.loads(raw)
         task_type, index = config['task']['type'], int(config['task']['index'])
         members = config['cluster'][task_type]
     except (ValueError, KeyError, TypeError) as e:
-        raise ValueError(f'TF_CONFIG is not valid ({type(e).__name__}: {e}); {example}.') from None
+        raise errors.ConfigError(f'TF_CONFIG is not valid ({type(e).__name__}: {e}); {example}.') from None
     if not 0 <= index < len(members):
-        raise ValueError(f'TF_CONFIG\'s task is {task_type} {index}, but its cluster lists '
-                         f'{len(members)} {task_type} address(es); {example}.')
+        raise errors.ConfigError(f'TF_CONFIG\'s task is {task_type} {index}, but its cluster lists '
+                                 f'{len(members)} {task_type} address(es); {example}.')
 
 
 def _tpu_strategy(address):
@@ -61,9 +63,9 @@ def _tpu_strategy(address):
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, RuntimeError, tf.errors.OpError) as e:
-        raise ValueError(f'No TPU at tpu={address or ""!r} ({type(e).__name__}: '
-                         f'{str(e).splitlines()[0] if str(e) else "not found"}). Pass the TPU name or '
-                         f'grpc://host:port, or tpu=local on a TPU VM.') from None
+        raise errors.ConfigError(f'No TPU at tpu={address or ""!r} ({type(e).__name__}: '
+                                 f'{str(e).splitlines()[0] if str(e) else "not found"}). Pass the TPU name or '
+                                 f'grpc://host:port, or tpu=local on a TPU VM.') from None
     return tf.distribute.TPUStrategy(resolver)
 
 

@@ -39,7 +39,7 @@ import uuid
 
 import tensorflow as tf
 
-from tfgan2 import rng, storage
+from tfgan2 import errors, rng, storage
 
 SERVING_DEFAULT = tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY
 FROM_SEED = 'from_seed'
@@ -136,8 +136,8 @@ def _seed_inputs(gan):
 
 def _check_max_batch(max_batch):
     if not isinstance(max_batch, int) or isinstance(max_batch, bool) or max_batch < 1:
-        raise ValueError(f'max_batch={max_batch!r} is not a positive integer; pass the most images one '
-                         f'request may ask for (default {DEFAULT_MAX_BATCH}).')
+        raise errors.ExportError(f'max_batch={max_batch!r} is not a positive integer; pass the most images one '
+                                 f'request may ask for (default {DEFAULT_MAX_BATCH}).')
 
 
 def serving_signatures(gan, max_batch=DEFAULT_MAX_BATCH):
@@ -219,13 +219,13 @@ def resolve_saved_model(path):
         return path
     found = versions(path)
     if not found:
-        raise ValueError(f'{path} holds no SavedModel and no numbered version folders; point at an '
-                         f'export from tfgan2-export (EXPORT_BASE/<model_name>[/<version>]).')
+        raise errors.ExportError(f'{path} holds no SavedModel and no numbered version folders; point at an '
+                                 f'export from tfgan2-export (EXPORT_BASE/<model_name>[/<version>]).')
     highest = storage.join(path, str(found[-1]))
     if not _is_complete(highest):
         others = f'one of versions {", ".join(map(str, found[:-1]))}' if found[:-1] else 'another export'
-        raise ValueError(f'{highest}, the highest version under {path}, has no {SAVED_MODEL_PB} (an '
-                         f'unfinished copy, or not an export); remove it, or point at {others}.')
+        raise errors.ExportError(f'{highest}, the highest version under {path}, has no {SAVED_MODEL_PB} (an '
+                                 f'unfinished copy, or not an export); remove it, or point at {others}.')
     return highest
 
 
@@ -236,8 +236,8 @@ def load_saved_model(path):
     try:
         return tf.saved_model.load(path)
     except (OSError, ValueError, tf.errors.OpError) as e:
-        raise ValueError(f'{path} is not a readable SavedModel ({storage.error_line(e)}); export it again with '
-                         f'tfgan2-export, or point at another version.') from None
+        raise errors.ExportError(f'{path} is not a readable SavedModel ({storage.error_line(e)}); export it again with '
+                                 f'tfgan2-export, or point at another version.') from None
 
 
 # ---- Publishing ----
@@ -322,9 +322,9 @@ def _publish(staging, target, overwrite):
         else:
             _move(staging, target)
     except (OSError, tf.errors.OpError) as e:
-        raise ValueError(f'Could not publish {target} ({storage.error_line(e)}). Another export may have written '
-                         f'this version meanwhile; export again without a version to get the next one.'
-                         ) from None
+        raise errors.ExportError(f'Could not publish {target} ({storage.error_line(e)}). Another export may '
+                                 f'have written this version meanwhile; export again without a version to get '
+                                 f'the next one.') from None
 
 
 def write_server_config(export_base, server_base=DEFAULT_SERVER_BASE):
@@ -333,9 +333,9 @@ def write_server_config(export_base, server_base=DEFAULT_SERVER_BASE):
     `server_base`/<name>: the export base as the server sees it. Returns its path."""
     # Written as text here, so exporting needs no tensorflow-serving-api; names are checked by
     # _MODEL_NAME, and the base path is a JSON string, which text protos read the same way.
-    entries = ''.join(
-        f'  config {{\n    name: "{name}"\n    base_path: {json.dumps(storage.join(server_base, name), ensure_ascii=False)}\n'
-        f'    model_platform: "tensorflow"\n  }}\n' for name in exported_models(export_base))
+    base_path = lambda name: json.dumps(storage.join(server_base, name), ensure_ascii=False)
+    entries = ''.join(f'  config {{\n    name: "{name}"\n    base_path: {base_path(name)}\n'
+                      f'    model_platform: "tensorflow"\n  }}\n' for name in exported_models(export_base))
     path = storage.join(export_base, SERVER_CONFIG)
     storage.write_atomically(path, f'# Written by tfgan2-export on every export: the models with a version in '
                                    f'this folder, as the server sees it at {server_base}.\n'
@@ -345,23 +345,23 @@ def write_server_config(export_base, server_base=DEFAULT_SERVER_BASE):
 
 def _check_arguments(model_name, version, max_batch):
     if not (isinstance(model_name, str) and _MODEL_NAME.fullmatch(model_name)) or model_name == SERVER_CONFIG:
-        raise ValueError(f'model_name={model_name!r} is not usable as a TF Serving model name: use '
-                         f'letters, digits, "_", "-" or "." (e.g. "dcgan").')
+        raise errors.ExportError(f'model_name={model_name!r} is not usable as a TF Serving model name: use '
+                                 f'letters, digits, "_", "-" or "." (e.g. "dcgan").')
     if version is not None and (not isinstance(version, int) or version < 1):
-        raise ValueError(f'version={version!r} is not a positive integer; TF Serving only loads '
-                         f'folders named 1, 2, 3, ...')
+        raise errors.ExportError(f'version={version!r} is not a positive integer; TF Serving only loads '
+                                 f'folders named 1, 2, 3, ...')
     _check_max_batch(max_batch)
 
 
 def _make_folder(path, export_base):
     """Creates `path` (and its parents) in `export_base`, with one clear error when it cannot."""
     if tf.io.gfile.exists(export_base) and not tf.io.gfile.isdir(export_base):
-        raise ValueError(f'export_base={export_base} is a file; pass a folder (it is created if missing).')
+        raise errors.ExportError(f'export_base={export_base} is a file; pass a folder (it is created if missing).')
     try:
         tf.io.gfile.makedirs(path)
     except tf.errors.OpError as e:
-        raise ValueError(f'Cannot create {path} ({storage.error_line(e)}); pass an export_base '
-                         f'you can write to.') from None
+        raise errors.ExportError(f'Cannot create {path} ({storage.error_line(e)}); pass an export_base '
+                                 f'you can write to.') from None
 
 
 def export_generator(gan, export_base, model_name, version=None, overwrite=False,
@@ -379,8 +379,8 @@ def export_generator(gan, export_base, model_name, version=None, overwrite=False
     version = version or (versions(model_base) or [0])[-1] + 1
     target = storage.join(model_base, str(version))
     if tf.io.gfile.exists(target) and not overwrite:
-        raise ValueError(f'{target} already exists. Pass another version, leave the version out to '
-                         f'get the next free one, or overwrite it explicitly (overwrite=True).')
+        raise errors.ExportError(f'{target} already exists. Pass another version, leave the version out to '
+                                 f'get the next free one, or overwrite it explicitly (overwrite=True).')
     # Hidden and not a number, so TF Serving never tries to load it.
     staging = storage.join(model_base, f'{_STAGING_PREFIX}{version}-{uuid.uuid4().hex[:8]}')
     try:

@@ -18,7 +18,7 @@ import re
 
 import tensorflow as tf
 
-from tfgan2 import models, storage
+from tfgan2 import errors, models, storage
 from tfgan2.data import checked_name
 
 logger = logging.getLogger(__name__)
@@ -29,11 +29,11 @@ CHECKPOINT_PREFIX = 'ckpt'
 GAN_OBJECT = 'gan'
 
 
-class RunRecordError(ValueError):
+class RunRecordError(errors.RunError):
     """A run folder's gan.json is missing, unreadable, or does not describe a tfgan2 GAN."""
 
 
-class CheckpointError(ValueError):
+class CheckpointError(errors.RunError):
     """No checkpoint of a run can be read."""
 
 
@@ -107,8 +107,8 @@ class RunDir:
             if saved['data'][key] != record['data'][key]:
                 differences.append(f'data {key} {saved["data"][key]} (asked: {record["data"][key]})')
         if differences:
-            raise ValueError(f'{self.path} holds a run that differs in {"; ".join(differences)}. Continue '
-                             f'it with its own settings, or train in a new folder.')
+            raise errors.RunError(f'{self.path} holds a run that differs in {"; ".join(differences)}. Continue '
+                                  f'it with its own settings, or train in a new folder.')
 
     def build_gan(self):
         """A fresh GAN as the record describes it (weights not restored)."""

@@ -10,7 +10,7 @@ import typing
 import numpy as np
 import tensorflow as tf
 
-from tfgan2 import artifacts, export
+from tfgan2 import artifacts, errors, export
 
 
 class Request(typing.NamedTuple):
@@ -35,13 +35,13 @@ def signature_inputs(specs, labels, num, seed):
     (InfoGAN's continuous `code`) are set to 0, the centre of their prior."""
     labels = [int(label) for label in labels or []]
     if num < 1:
-        raise ValueError(f'Ask for at least one image per row (got num={num}).')
+        raise errors.ConfigError(f'Ask for at least one image per row (got num={num}).')
     if export.LABEL in specs and not labels:
-        raise ValueError('This model draws the class it is asked for: pass the classes to draw, '
-                         'e.g. --label=0,1,2 (one grid row of --num images per class).')
+        raise errors.ConfigError('This model draws the class it is asked for: pass the classes to draw, '
+                                 'e.g. --label=0,1,2 (one grid row of --num images per class).')
     if labels and export.LABEL not in specs:
-        raise ValueError(f'This signature takes no label (inputs: {", ".join(sorted(specs))}); '
-                         f'the model is unconditional, so leave --label out.')
+        raise errors.ConfigError(f'This signature takes no label (inputs: {", ".join(sorted(specs))}); '
+                                 f'the model is unconditional, so leave --label out.')
     batch = len(labels) * num if labels else num
     noise_rng = np.random.default_rng(seed)
     inputs = {}
@@ -57,8 +57,8 @@ def signature_inputs(specs, labels, num, seed):
             inputs[name] = (noise_rng.standard_normal(shape) if name == export.NOISE else np.zeros(shape)
                             ).astype(np.float32)
         else:
-            raise ValueError(f'Input {name!r} ({spec.dtype.name} {spec.shape}) is not one of a tfgan2 '
-                             f'export; is this SavedModel from tfgan2-export?')
+            raise errors.ConfigError(f'Input {name!r} ({spec.dtype.name} {spec.shape}) is not one of a tfgan2 '
+                                     f'export; is this SavedModel from tfgan2-export?')
     rows = len(labels) if labels else max(1, round(math.sqrt(batch)))
     return Request(inputs, rows, batch)
 
@@ -68,13 +68,13 @@ def output_images(outputs, count):
     to be the `count` images asked for."""
     name = next((name for name in (export.IMAGES, export.PNG_IMAGES) if name in outputs), None)
     if name is None:
-        raise ValueError(f'No images among the outputs {sorted(outputs)}; expected {export.IMAGES!r} '
-                         f'or {export.PNG_IMAGES!r}.')
+        raise errors.ConfigError(f'No images among the outputs {sorted(outputs)}; expected {export.IMAGES!r} '
+                                 f'or {export.PNG_IMAGES!r}.')
     images = np.asarray(outputs[name])
     answered = len(images) if images.ndim else 0
     if answered != count:
-        raise ValueError(f'Asked for {count} images, the model answered with {answered}; it does not '
-                         f'answer as a tfgan2 export does (is it the model and server you meant?).')
+        raise errors.ConfigError(f'Asked for {count} images, the model answered with {answered}; it does not '
+                                 f'answer as a tfgan2 export does (is it the model and server you meant?).')
     if name == export.PNG_IMAGES:
         return np.stack([tf.io.decode_png(png).numpy() for png in images]).astype(np.float32) / 255.0
     return images.astype(np.float32)
@@ -104,5 +104,5 @@ def save_grid(images, rows, out):
         artifacts.save_png(out, artifacts.image_grid(np.asarray(images) * 2.0 - 1.0, rows))
     except (OSError, tf.errors.OpError) as e:
         reason = str(getattr(e, 'message', None) or getattr(e, 'strerror', None) or e).splitlines()[0]
-        raise ValueError(f'Cannot write out={out} ({reason}); pass a path in a folder you can write to.'
-                         ) from None
+        raise errors.ConfigError(f'Cannot write out={out} ({reason}); pass a path in a folder you can write to.'
+                                 ) from None

@@ -21,6 +21,8 @@ import uuid
 
 import tensorflow as tf
 
+from tfgan2 import errors
+
 
 def is_local(path):
     """True for paths of the local filesystem (no `scheme://`)."""
@@ -42,11 +44,12 @@ def exists(path):
 def makedirs(path):
     """Creates `path` and its parents; one clear error when a file stands in the way."""
     if tf.io.gfile.exists(path) and not tf.io.gfile.isdir(path):
-        raise ValueError(f'{path} is a file, not a folder; choose another path.')
+        raise errors.ConfigError(f'{path} is a file, not a folder; choose another path.')
     try:
         tf.io.gfile.makedirs(path)
     except tf.errors.OpError as e:
-        raise ValueError(f'Cannot create the folder {path} ({error_line(e)}); choose a writable path.') from None
+        raise errors.ConfigError(f'Cannot create the folder {path} ({error_line(e)}); choose a '
+                                 f'writable path.') from None
 
 
 def read_text(path):
@@ -70,7 +73,7 @@ def publish(path, write):
         write(temporary)
         tf.io.gfile.rename(temporary, path, overwrite=True)
     except tf.errors.OpError as e:
-        raise ValueError(f'Cannot write {path} ({error_line(e)}); choose a writable path.') from None
+        raise errors.ConfigError(f'Cannot write {path} ({error_line(e)}); choose a writable path.') from None
     finally:
         if tf.io.gfile.exists(temporary):
             tf.io.gfile.remove(temporary)
@@ -113,7 +116,7 @@ def error_line(error):
     return text.splitlines()[0] if text else type(error).__name__
 
 
-class FolderInUseError(RuntimeError):
+class FolderInUseError(errors.Error, RuntimeError):
     """Another process holds the folder's lock."""
 
 
@@ -152,8 +155,8 @@ class FolderLock:
         try:
             handle = open(self.path, 'a+')
         except OSError as e:
-            raise ValueError(f'Cannot write in {os.path.dirname(self.path)} ({e.strerror}); choose a '
-                             f'writable folder.') from None
+            raise errors.ConfigError(f'Cannot write in {os.path.dirname(self.path)} ({e.strerror}); choose a '
+                                     f'writable folder.') from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -4,21 +4,31 @@ import logging as std_logging
 import os
 import re
 import sys
+import traceback
 
 from absl import app, flags, logging
+
+from tfgan2 import errors
 
 # Before any command imports TensorFlow: its C++ INFO lines (oneDNN, CPU features) stay quiet.
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
+# Set to 1 to see the traceback of every error, the one-line ones included.
+TRACEBACK_VARIABLE = 'TFGAN2_TRACEBACK'
+
+flags.DEFINE_boolean('traceback', False, f'Show the full traceback of any error, also of the one-line errors '
+                     f'about settings and data (or set {TRACEBACK_VARIABLE}=1).')
+
 
 def run(main, module_name):
     """Runs an absl `main` the way every tfgan2 command runs: stray arguments refused, TF's
-    INFO chatter off unless --verbosity is given, tfgan2's own messages on stderr, a ValueError
-    (the library's errors) as one line naming flags, and `--help` listing the flags of
-    `module_name` however the command was started (absl shows the key flags of the module
-    named by sys.argv[0], which for a console script is its wrapper)."""
+    INFO chatter off unless --verbosity is given, tfgan2's own messages on stderr, errors as
+    `with_one_line_errors` reports them, and `--help` listing the flags of `module_name` however
+    the command was started (absl shows the key flags of the module named by sys.argv[0], which
+    for a console script is its wrapper)."""
     for flag in flags.FLAGS.get_key_flags_for_module(module_name):
         flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+    flags.FLAGS.register_key_flag_for_module(sys.argv[0], flags.FLAGS['traceback'])
 
     def quiet_main(argv):
         if len(argv) > 1:
@@ -41,13 +51,26 @@ def _show_library_messages():
     library.propagate = False
 
 
+def show_tracebacks():
+    """Whether --traceback or $TFGAN2_TRACEBACK asks for the traceback of every error."""
+    return flags.FLAGS['traceback'].value or os.environ.get(TRACEBACK_VARIABLE, '') not in ('', '0')
+
+
 def with_one_line_errors(main):
-    """`main`, whose ValueErrors (the library's errors) end the command in one line (`exit_with`)."""
+    """`main`, ending the command in one line for a `tfgan2.errors.Error` (a problem the user
+    can fix: `exit_with`), and with the traceback and a line saying it is a bug for anything
+    else; --traceback shows the traceback of both."""
     def main_with_one_line_errors(argv):
         try:
             return main(argv)
-        except ValueError as e:
+        except errors.Error as e:
+            if show_tracebacks():
+                traceback.print_exc()
             exit_with(e)
+        except Exception as e:  # noqa: BLE001 - reported as a bug, with its traceback
+            traceback.print_exc()
+            sys.exit(f'error: {type(e).__name__} is a bug in tfgan2, not a problem with your settings or data; '
+                     f'please report it with the traceback above.')
     return main_with_one_line_errors
 
 

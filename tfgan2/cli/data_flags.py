@@ -3,6 +3,8 @@
 
 from absl import flags
 
+from tfgan2 import errors
+
 FLAGS = flags.FLAGS
 
 flags.DEFINE_string('dataset', 'fashion_mnist',
@@ -26,8 +28,8 @@ def load_from_flags(split='train', default_source=None):
     for `split`, sized by --image_size."""
     from tfgan2 import data  # Imported here: it loads TensorFlow.
     if FLAGS.data and FLAGS['dataset'].present:
-        raise ValueError(f'--data={FLAGS.data} and --dataset={FLAGS.dataset} both name the images; '
-                         f'pass one of them.')
+        raise errors.ConfigError(f'--data={FLAGS.data} and --dataset={FLAGS.dataset} both name the images; '
+                                 f'pass one of them.')
     if FLAGS.data:
         source = FLAGS.data
     elif default_source and not FLAGS['dataset'].present:

@@ -8,6 +8,8 @@ import typing
 
 from absl import flags
 
+from tfgan2 import errors
+
 FLAGS = flags.FLAGS
 
 
@@ -82,7 +84,7 @@ def hyperparameters_from_flags(cls, flag_names, names_of):
         if value is None:
             continue
         if name not in names_of(cls):
-            raise ValueError(f'--{name} does not apply to --model={cls.kind}; drop it.')
+            raise errors.ConfigError(f'--{name} does not apply to --model={cls.kind}; drop it.')
         chosen[name] = value
     return chosen
 
@@ -99,6 +101,6 @@ def _value(name):
         try:
             return tuple(int(v) for v in value)
         except ValueError:
-            raise ValueError(f'{name}={",".join(value)}: give whole numbers separated by commas, '
-                             f'e.g. 128,64.') from None
+            raise errors.ConfigError(f'{name}={",".join(value)}: give whole numbers separated by commas, '
+                                     f'e.g. 128,64.') from None
     return value

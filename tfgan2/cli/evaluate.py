@@ -13,7 +13,7 @@ import sys
 
 from absl import flags
 
-from tfgan2 import cli
+from tfgan2 import cli, errors
 from tfgan2.cli import data_flags
 
 FLAGS = flags.FLAGS
@@ -39,10 +39,10 @@ flags.adopt_module_key_flags(data_flags)
 def _check_flags():
     """Refuses flag combinations that cannot work, before TensorFlow loads."""
     if bool(FLAGS.model_dir) == bool(FLAGS.saved_model):
-        raise ValueError('Pass exactly one of --model_dir (a training run) or --saved_model (an export).')
+        raise errors.ConfigError('Pass exactly one of --model_dir (a training run) or --saved_model (an export).')
     if FLAGS.saved_model and not (FLAGS.data or FLAGS['dataset'].present):
-        raise ValueError('--saved_model needs --dataset or --data (the data the generator was '
-                         'trained on, e.g. --dataset=fashion_mnist).')
+        raise errors.ConfigError('--saved_model needs --dataset or --data (the data the generator was '
+                                 'trained on, e.g. --dataset=fashion_mnist).')
 
 
 def _recorded_source(record):
@@ -52,14 +52,15 @@ def _recorded_source(record):
     recorded = record['data']
     if recorded['source'].startswith('tfds:') or recorded['name'] in data.DEBIAN_DATA_DIRS:
         return f'tfds:{recorded["name"]}'
-    raise ValueError(f'The run trained on {recorded["source"]}; pass those images with --data to '
-                     f'evaluate against them.')
+    raise errors.ConfigError(f'The run trained on {recorded["source"]}; pass those images with --data to '
+                             f'evaluate against them.')
 
 
 def main(argv):
     _check_flags()
     # Imported here so that --help and flag errors answer without loading TensorFlow.
     import tensorflow as tf
+
     from tfgan2 import evaluation, run
 
     try:

@@ -12,7 +12,7 @@ import sys
 
 from absl import flags
 
-from tfgan2 import cli
+from tfgan2 import cli, errors
 from tfgan2.cli import sample_flags
 
 FLAGS = flags.FLAGS
@@ -26,14 +26,15 @@ flags.adopt_module_key_flags(sample_flags)
 def main(argv):
     # Imported here so that --help and flag errors answer without loading TensorFlow.
     import tensorflow as tf
+
     from tfgan2 import export, serving
 
     try:
         path = export.resolve_saved_model(FLAGS.saved_model)
         loaded = export.load_saved_model(path)  # Held while calling: it owns the variables.
         if FLAGS.signature not in loaded.signatures:
-            raise ValueError(f'{path} has no signature {FLAGS.signature!r}; it has '
-                             f'{", ".join(sorted(loaded.signatures))}.')
+            raise errors.ConfigError(f'{path} has no signature {FLAGS.signature!r}; it has '
+                                     f'{", ".join(sorted(loaded.signatures))}.')
         images, rows = serving.generate(loaded.signatures[FLAGS.signature], FLAGS.label, FLAGS.num,
                                         FLAGS.seed)
         serving.save_grid(images, rows, FLAGS.out)

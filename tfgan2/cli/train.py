@@ -41,7 +41,8 @@ flags.adopt_module_key_flags(data_flags)
 
 def main(argv):
     import keras
-    from tfgan2 import distribute, run, storage
+
+    from tfgan2 import distribute, run
     from tfgan2.training import loop
 
     try:
@@ -73,8 +74,6 @@ def main(argv):
             print(f'Exported the generator to {path}')
     except loop.TrainingInterrupted as e:
         raise SystemExit(f'stopped: {e}') from None
-    except (loop.NonFiniteLossError, storage.FolderInUseError) as e:
-        cli.exit_with(e)
     print(f'Done: grids, GIF and checkpoints are in {FLAGS.model_dir}')
 
 

@@ -23,8 +23,14 @@ from tfgan2.data.arrays import from_arrays, from_file
 from tfgan2.data.datasets import from_dataset
 from tfgan2.data.folders import IMAGE_EXTENSIONS, from_directory
 from tfgan2.data.idx import DEBIAN_DATA_DIRS, IDX_FILES, from_idx, is_idx_folder, read_idx
-from tfgan2.data.image_data import (DEFAULT_MEMORY_BUDGET_MB, DataUnavailableError, ImageData,
-                                    absolute_path, checked_name, check_whole_source)
+from tfgan2.data.image_data import (
+    DEFAULT_MEMORY_BUDGET_MB,
+    DataUnavailableError,
+    ImageData,
+    absolute_path,
+    check_whole_source,
+    checked_name,
+)
 from tfgan2.data.pipeline import DEFAULT_SHUFFLE_BUFFER, input_pipeline
 from tfgan2.data.tfds_source import from_tfds
 

@@ -7,9 +7,9 @@ import zipfile
 import numpy as np
 import tensorflow as tf
 
+from tfgan2 import errors
 from tfgan2.data.convert import color_channels, image_size_pair, pixel_range, resize_and_crop, to_uint8
-from tfgan2.data.image_data import (absolute_path, checked_name, in_memory, name_from_path,
-                                    check_whole_source)
+from tfgan2.data.image_data import absolute_path, check_whole_source, checked_name, in_memory, name_from_path
 from tfgan2.data.labels import checked_labels
 
 _RESIZE_CHUNK = 1024  # images resized at a time, bounding the float32 copy
@@ -27,8 +27,8 @@ def arrays_data(images, labels, class_names, name, source, image_size=None):
     if images.ndim == 3:
         images = images[..., np.newaxis]
     if images.ndim != 4 or not len(images):
-        raise ValueError(f'{source}: images have shape {images.shape}; pass a non-empty array '
-                         f'[N, H, W] or [N, H, W, C].')
+        raise errors.DataError(f'{source}: images have shape {images.shape}; pass a non-empty array '
+                               f'[N, H, W] or [N, H, W, C].')
     labels, class_names = checked_labels(labels, len(images), class_names, source)
     images = color_channels(images)
     if images.dtype != np.uint8:
@@ -48,8 +48,8 @@ def from_file(path, split='train', image_size=None):
     path = absolute_path(path)
     kind = os.path.splitext(path)[1].lower().lstrip('.')
     if kind not in ('npz', 'npy'):
-        raise ValueError(f'{path} is not an .npz or .npy file; pass one, a folder of images or a '
-                         f'folder of IDX files.')
+        raise errors.DataError(f'{path} is not an .npz or .npy file; pass one, a folder of images or a '
+                               f'folder of IDX files.')
     source = f'{kind}:{path}'
     try:
         with tf.io.gfile.GFile(path, 'rb') as f:
@@ -57,8 +57,8 @@ def from_file(path, split='train', image_size=None):
         if kind == 'npz':
             contents = {key: contents[key] for key in contents.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, tf.errors.OpError) as e:
-        raise ValueError(f'{path} is not a readable .{kind} file ({_first_line(e)}); write it with '
-                         f'numpy.save{"z" if kind == "npz" else ""}.') from None
+        raise errors.DataError(f'{path} is not a readable .{kind} file ({_first_line(e)}); write it with '
+                               f'numpy.save{"z" if kind == "npz" else ""}.') from None
     if kind == 'npy':
         images, labels, class_names = contents, None, None
     else:
@@ -74,8 +74,8 @@ def _npz_arrays(arrays, split, path):
             if images_key in ('x', 'images'):
                 check_whole_source(path, split)
             return arrays[images_key], arrays.get(labels_key), arrays.get('class_names')
-    raise ValueError(f'{path} holds {", ".join(arrays) or "no arrays"}; name the images '
-                     f'"images" or "x" (or x_{split}), and the labels "labels" or "y".')
+    raise errors.DataError(f'{path} holds {", ".join(arrays) or "no arrays"}; name the images '
+                           f'"images" or "x" (or x_{split}), and the labels "labels" or "y".')
 
 
 def _first_line(error):

@@ -5,6 +5,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan2 import errors
+
 FLOAT_RANGES = ((0.0, 1.0), (-1.0, 1.0))
 
 
@@ -18,8 +20,8 @@ def pixel_range(dtype, low, high, source):
         for value_range in FLOAT_RANGES:
             if value_range[0] <= low and high <= value_range[1]:
                 return value_range
-    raise ValueError(f'{source}: images are {dtype.name} with values in [{low:g}, {high:g}]; pass uint8 in '
-                     f'[0, 255] or floats in [0, 1] or [-1, 1] (for example images / 255).')
+    raise errors.DataError(f'{source}: images are {dtype.name} with values in [{low:g}, {high:g}]; pass uint8 in '
+                           f'[0, 255] or floats in [0, 1] or [-1, 1] (for example images / 255).')
 
 
 def to_uint8(images, value_range):
@@ -34,8 +36,8 @@ def to_uint8(images, value_range):
 def kept_channels(channels):
     """How many channels images with `channels` keep: 1 (greyscale) or 3 (RGB); alpha is dropped."""
     if channels not in (1, 2, 3, 4):
-        raise ValueError(f'images have {channels} channels; pass greyscale (1) or RGB (3) images, '
-                         f'optionally with alpha.')
+        raise errors.DataError(f'images have {channels} channels; pass greyscale (1) or RGB (3) images, '
+                               f'optionally with alpha.')
     return 1 if channels <= 2 else 3
 
 
@@ -67,6 +69,6 @@ def image_size_pair(image_size):
         size = ()
     size = size * 2 if len(size) == 1 else size
     if len(size) != 2 or min(size) < 1:
-        raise ValueError(f'image_size={image_size!r} is not an image size; pass 64 (square), '
-                         f'(64, 48) or "64x48" (height x width).')
+        raise errors.DataError(f'image_size={image_size!r} is not an image size; pass 64 (square), '
+                               f'(64, 48) or "64x48" (height x width).')
     return size

@@ -7,8 +7,8 @@ import re
 import numpy as np
 import tensorflow as tf
 
-from tfgan2.data.convert import (color_channels, image_size_pair, kept_channels, pixel_range,
-                                 resize_and_crop, to_uint8)
+from tfgan2 import errors
+from tfgan2.data.convert import color_channels, image_size_pair, kept_channels, pixel_range, resize_and_crop, to_uint8
 from tfgan2.data.image_data import DEFAULT_MEMORY_BUDGET_MB, ImageData, checked_name, in_memory
 from tfgan2.data.labels import checked_labels
 
@@ -42,7 +42,7 @@ def image_label_elements(dataset):
     """(unbatched dataset of (image, label), labeled) from any element structure `from_dataset`
     takes; the label is -1 when there is none."""
     if dataset.cardinality() == tf.data.INFINITE_CARDINALITY:
-        raise ValueError('the dataset repeats forever; pass it without .repeat().')
+        raise errors.DataError('the dataset repeats forever; pass it without .repeat().')
     spec = dataset.element_spec
     if isinstance(spec, dict) and 'image' in spec:
         image_spec, label_spec = spec['image'], spec.get('label')
@@ -54,8 +54,8 @@ def image_label_elements(dataset):
         image_spec, label_spec = spec, None
         split = lambda image: (image, None)  # noqa: E731
     else:
-        raise ValueError(f'the dataset yields {spec}; pass one of images, (image, label) pairs or '
-                         f'{{"image", "label"}} dicts.')
+        raise errors.DataError(f'the dataset yields {spec}; pass one of images, (image, label) pairs or '
+                               f'{{"image", "label"}} dicts.')
     batched = _is_batched(image_spec, label_spec)
 
     def image_and_label(*element):
@@ -71,13 +71,13 @@ def image_label_elements(dataset):
 def _is_batched(image_spec, label_spec):
     rank = image_spec.shape.rank
     if rank not in (3, 4):
-        raise ValueError(f'the dataset yields images of shape {image_spec.shape}; pass images '
-                         f'[H, W, C] or batches of them [B, H, W, C].')
+        raise errors.DataError(f'the dataset yields images of shape {image_spec.shape}; pass images '
+                               f'[H, W, C] or batches of them [B, H, W, C].')
     batched = rank == 4
     label_shape = label_spec.shape[int(batched):] if label_spec is not None else []
     if label_shape not in ([], [1]):
-        raise ValueError(f'the dataset yields labels of shape {label_spec.shape}; pass one integer '
-                         f'class per image (for one-hot labels, their argmax).')
+        raise errors.DataError(f'the dataset yields labels of shape {label_spec.shape}; pass one integer '
+                               f'class per image (for one-hot labels, their argmax).')
     return batched
 
 
@@ -85,13 +85,13 @@ def _judge_first_images(elements, image_size, source):
     """(uint8 image shape to produce, channels given, pixel range) from the first images."""
     first = [image.numpy() for image, _ in elements.take(_FIRST_IMAGES)]
     if not first:
-        raise ValueError(f'{source}: no images.')
+        raise errors.DataError(f'{source}: no images.')
     shapes = {image.shape for image in first}
     if len({shape[-1] for shape in shapes}) > 1:
-        raise ValueError(f'{source}: images with different channel counts '
-                         f'({", ".join(sorted({str(shape[-1]) for shape in shapes}))}); pass one kind.')
+        raise errors.DataError(f'{source}: images with different channel counts '
+                               f'({", ".join(sorted({str(shape[-1]) for shape in shapes}))}); pass one kind.')
     if image_size is None and len(shapes) > 1:
-        raise ValueError(_size_error(first[0].shape, source))
+        raise errors.DataError(_size_error(first[0].shape, source))
     value_range = pixel_range(first[0].dtype, min(image.min() for image in first),
                               max(image.max() for image in first), source)
     size = image_size_pair(image_size) or first[0].shape[:2]
@@ -136,8 +136,8 @@ def _read_once(elements, memory_budget_mb, source):
                 chunks.append(images.numpy())
     except tf.errors.OpError as error:
         ours = re.search(r'assertion failed: \[(.*?)\] \[Condition', error.message)
-        raise ValueError(ours.group(1) if ours else
-                         f'{source}: cannot be read: {error.message.splitlines()[0]}') from None
+        raise errors.DataError(ours.group(1) if ours else
+                               f'{source}: cannot be read: {error.message.splitlines()[0]}') from None
     return (np.concatenate(chunks) if size <= budget else None), np.concatenate(labels)
 
 

@@ -7,10 +7,16 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from tfgan2 import errors
 from tfgan2.data.arrays import arrays_data
 from tfgan2.data.convert import image_size_pair, kept_channels, resize_and_crop
-from tfgan2.data.image_data import (DEFAULT_MEMORY_BUDGET_MB, ImageData, absolute_path, name_from_path,
-                                    check_whole_source)
+from tfgan2.data.image_data import (
+    DEFAULT_MEMORY_BUDGET_MB,
+    ImageData,
+    absolute_path,
+    check_whole_source,
+    name_from_path,
+)
 from tfgan2.data.labels import checked_labels
 
 logger = logging.getLogger(__name__)
@@ -44,15 +50,15 @@ def from_directory(path, split='train', image_size=None, memory_budget_mb=DEFAUL
 def _split_folder(path, split):
     """path/split when `path` holds split folders (it has a `train` subfolder), else `path`."""
     if not tf.io.gfile.isdir(path):
-        raise ValueError(f'{path} is not a readable folder; pass a folder of images.')
+        raise errors.DataError(f'{path} is not a readable folder; pass a folder of images.')
     if not tf.io.gfile.isdir(os.path.join(path, 'train')):
         check_whole_source(path, split)
         return path
     chosen = os.path.join(path, split)
     if not tf.io.gfile.isdir(chosen):
         splits = sorted(entry.rstrip('/') for entry in tf.io.gfile.listdir(path))
-        raise ValueError(f'{path} has split folders ({", ".join(splits)}) but no {split!r} one; add '
-                         f'{chosen}, or pass one split folder to use it for every split.')
+        raise errors.DataError(f'{path} has split folders ({", ".join(splits)}) but no {split!r} one; add '
+                               f'{chosen}, or pass one split folder to use it for every split.')
     return chosen
 
 
@@ -65,18 +71,18 @@ def _list_images(path):
                      if not _is_image(entry) and tf.io.gfile.isdir(os.path.join(path, entry)))
     if not folders:
         if not loose:
-            raise ValueError(f'{path} has no images ({", ".join(IMAGE_EXTENSIONS)}); pass a folder '
-                             f'of images, or of class folders of images.')
+            raise errors.DataError(f'{path} has no images ({", ".join(IMAGE_EXTENSIONS)}); pass a folder '
+                                   f'of images, or of class folders of images.')
         return loose, None, None
     if loose:
-        raise ValueError(f'{path} has images ({loose[0]}, ...) beside the class folders '
-                         f'{", ".join(folders)}; move every image into a class folder.')
+        raise errors.DataError(f'{path} has images ({loose[0]}, ...) beside the class folders '
+                               f'{", ".join(folders)}; move every image into a class folder.')
     paths, labels = [], []
     for label, folder in enumerate(folders):
         found = _images_under(os.path.join(path, folder))
         if not found:
-            raise ValueError(f'class folder {os.path.join(path, folder)} has no images; remove it '
-                             f'or add its images.')
+            raise errors.DataError(f'class folder {os.path.join(path, folder)} has no images; remove it '
+                                   f'or add its images.')
         paths += found
         labels += [label] * len(found)
     return paths, np.array(labels, np.int32), tuple(folders)
@@ -99,7 +105,7 @@ def _first_image(path):
     try:
         return _decode(path, channels=0)
     except tf.errors.OpError:
-        raise ValueError(_first_problem([path], channels=0)) from None
+        raise errors.DataError(_first_problem([path], channels=0)) from None
 
 
 def _reader(shape, resize):
@@ -125,7 +131,7 @@ def _read_all(paths, read, shape, check_size):
     except tf.errors.OpError as error:
         size = shape[:2] if check_size else None
         problem = _first_problem(paths[done:done + _READ_BATCH], shape[-1], size)
-        raise ValueError(problem or error.message.splitlines()[0]) from None
+        raise errors.DataError(problem or error.message.splitlines()[0]) from None
     return images
 
 

@@ -7,6 +7,7 @@ import zlib
 import numpy as np
 import tensorflow as tf
 
+from tfgan2 import errors
 from tfgan2.data.arrays import arrays_data
 from tfgan2.data.image_data import DataUnavailableError, absolute_path, name_from_path
 
@@ -32,16 +33,16 @@ def read_idx(path):
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as e:
-            raise ValueError(f'{path} is not a complete gzip file ({e}); download it again.') from None
+            raise errors.DataError(f'{path} is not a complete gzip file ({e}); download it again.') from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
-        raise ValueError(f'{path} is not an IDX file (bad magic number {data[:4].hex()}).')
+        raise errors.DataError(f'{path} is not an IDX file (bad magic number {data[:4].hex()}).')
     dtype, ndim = np.dtype(_IDX_DTYPES[data[2]]), data[3]
     header = 4 + 4 * ndim
     shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], 'big') for i in range(ndim))
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(data) - header != expected:
-        raise ValueError(f'{path} is truncated or corrupt: header says shape {shape} '
-                         f'({expected} bytes) but {len(data) - header} bytes follow.')
+        raise errors.DataError(f'{path} is truncated or corrupt: header says shape {shape} '
+                               f'({expected} bytes) but {len(data) - header} bytes follow.')
     return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
 
 
@@ -58,18 +59,18 @@ def from_idx(path, split='train', image_size=None, name=None, class_names=None):
     name = name or debian_name or name_from_path(path)
     class_names = class_names or CLASS_NAMES.get(debian_name)
     if split not in IDX_FILES:
-        raise ValueError(f'split={split!r}: IDX folders hold the splits {", ".join(IDX_FILES)}.')
+        raise errors.DataError(f'split={split!r}: IDX folders hold the splits {", ".join(IDX_FILES)}.')
     if not tf.io.gfile.isdir(path):
         raise DataUnavailableError(f'{path} is not a readable folder; pass a folder of MNIST-format '
                                    f'IDX files.')
     image_file, label_file = (_required_idx_file(path, stem) for stem in IDX_FILES[split])
     images, labels = read_idx(image_file), read_idx(label_file)
     if images.ndim not in (3, 4) or not len(images):
-        raise ValueError(f'{image_file} holds no images (an array of shape {images.shape}); pass '
-                         f'a folder of MNIST-format image files.')
+        raise errors.DataError(f'{image_file} holds no images (an array of shape {images.shape}); pass '
+                               f'a folder of MNIST-format image files.')
     if labels.ndim != 1 or len(labels) != len(images):
-        raise ValueError(f'{image_file} has {len(images)} images but {label_file} has labels of '
-                         f'shape {labels.shape}; use image and label files of the same release.')
+        raise errors.DataError(f'{image_file} has {len(images)} images but {label_file} has labels of '
+                               f'shape {labels.shape}; use image and label files of the same release.')
     return arrays_data(images, labels, class_names, name, f'idx:{path}', image_size)
 
 

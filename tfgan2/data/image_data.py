@@ -7,6 +7,8 @@ from typing import Callable
 
 import tensorflow as tf
 
+from tfgan2 import errors
+
 # Images up to this many MB (as uint8 pixels) are held in memory; larger data streams.
 DEFAULT_MEMORY_BUDGET_MB = 2048
 SPLIT_NAMES = ('train', 'test', 'validation', 'valid', 'val')
@@ -14,7 +16,7 @@ SPLIT_NAMES = ('train', 'test', 'validation', 'valid', 'val')
 _NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}')
 
 
-class DataUnavailableError(ValueError):
+class DataUnavailableError(errors.DataError):
     """The requested data is neither on this machine nor downloadable right now."""
 
 
@@ -46,8 +48,8 @@ class ImageData:
 
 def checked_name(name):
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise ValueError(f'name={name!r} cannot name data: use 1 to 64 letters, digits, "_", "." '
-                         f'or "-", starting with a letter or digit.')
+        raise errors.DataError(f'name={name!r} cannot name data: use 1 to 64 letters, digits, "_", "." '
+                               f'or "-", starting with a letter or digit.')
     return name
 
 

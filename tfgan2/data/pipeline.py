@@ -3,6 +3,8 @@
 import numpy as np
 import tensorflow as tf
 
+from tfgan2 import errors
+
 DEFAULT_SHUFFLE_BUFFER = 10_000
 
 
@@ -20,8 +22,8 @@ def input_pipeline(data, batch_size, seed, epoch=0, start=0, stop=None,
     global seed (`tf.random.set_seed`), and skipped images are read and dropped."""
     stop = data.num_examples if stop is None else min(stop, data.num_examples)
     if batch_size < 1 or not 0 <= start <= stop:
-        raise ValueError(f'batch_size={batch_size}, start={start}, stop={stop}: pass batch_size >= 1 '
-                         f'and 0 <= start <= stop.')
+        raise errors.DataError(f'batch_size={batch_size}, start={start}, stop={stop}: pass batch_size >= 1 '
+                               f'and 0 <= start <= stop.')
     key = np.random.SeedSequence([seed, epoch]).generate_state(2).astype(np.int64)
     if data.gather is not None:
         with tf.device('/CPU:0'):

@@ -3,7 +3,7 @@ feature when it has one."""
 
 import numpy as np
 
-from tfgan2 import storage
+from tfgan2 import errors, storage
 from tfgan2.data.convert import image_size_pair, kept_channels
 from tfgan2.data.datasets import dataset_data, image_label_elements, streamed, uint8_elements
 from tfgan2.data.image_data import DEFAULT_MEMORY_BUDGET_MB, DataUnavailableError, name_from
@@ -21,15 +21,15 @@ def from_tfds(name, split='train', image_size=None, memory_budget_mb=DEFAULT_MEM
     builder = _prepared_builder(tfds, name)
     features = builder.info.features
     if not isinstance(_feature(features, 'image'), tfds.features.Image):
-        raise ValueError(f'TFDS dataset {name!r} has no "image" feature; pass a dataset of images.')
+        raise errors.DataError(f'TFDS dataset {name!r} has no "image" feature; pass a dataset of images.')
     if features['image'].np_dtype != np.uint8:
-        raise ValueError(f'TFDS dataset {name!r} has {features["image"].np_dtype} images; pass a '
-                         f'dataset of uint8 images.')
+        raise errors.DataError(f'TFDS dataset {name!r} has {features["image"].np_dtype} images; pass a '
+                               f'dataset of uint8 images.')
     labeled = isinstance(_feature(features, 'label'), tfds.features.ClassLabel)
     height, width, channels = features['image'].shape
     if image_size is None and None in (height, width):
-        raise ValueError(f'TFDS dataset {name!r} has images of varying size; pass image_size= '
-                         f'(for example 64) to resize and crop them to one size.')
+        raise errors.DataError(f'TFDS dataset {name!r} has images of varying size; pass image_size= '
+                               f'(for example 64) to resize and crop them to one size.')
     dataset = _split(builder, split, name).map(
         lambda example: {key: example[key] for key in (('image', 'label') if labeled else ('image',))})
     class_names = tuple(features['label'].names) if labeled else None
@@ -51,8 +51,8 @@ def _prepared_builder(tfds, name):
     try:
         builder = tfds.builder(name)
     except Exception:  # TFDS raises its own DatasetNotFoundError and friends.
-        raise ValueError(f'{name!r} is neither a file or folder nor a TFDS dataset; pass a path, or '
-                         f'a name from https://www.tensorflow.org/datasets/catalog.') from None
+        raise errors.DataError(f'{name!r} is neither a file or folder nor a TFDS dataset; pass a path, or '
+                               f'a name from https://www.tensorflow.org/datasets/catalog.') from None
     if not builder.is_prepared():
         if not _tfds_reachable():
             raise DataUnavailableError(_offline_message(name))
@@ -65,8 +65,8 @@ def _split(builder, split, name):
         return builder.as_dataset(split=split, shuffle_files=False)
     except (KeyError, ValueError):
         splits = ', '.join(builder.info.splits) or 'none known'
-        raise ValueError(f'TFDS dataset {name!r} has no split {split!r}; pass split= one of '
-                         f'{splits}.') from None
+        raise errors.DataError(f'TFDS dataset {name!r} has no split {split!r}; pass split= one of '
+                               f'{splits}.') from None
 
 
 def _tfds_reachable():

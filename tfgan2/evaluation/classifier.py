@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from tfgan2 import storage
+from tfgan2 import errors, storage
 from tfgan2.data import checked_name
 
 logger = logging.getLogger(__name__)
@@ -116,9 +116,9 @@ class EvaluationClassifier:
         logits float64 [N, K])."""
         features, logits = [], []
         for batch in unit_range_batches(images, batch_size):
-            f, l = self._features_and_logits(batch)
-            features.append(f.numpy())
-            logits.append(l.numpy())
+            batch_features, batch_logits = self._features_and_logits(batch)
+            features.append(batch_features.numpy())
+            logits.append(batch_logits.numpy())
         return np.concatenate(features).astype(np.float64), np.concatenate(logits).astype(np.float64)
 
 
@@ -153,7 +153,7 @@ def load_or_train(name, images, labels, num_classes, cache_dir=None, config=Clas
     called `name`: from the cache (any tf.io.gfile path) when one was trained on the same sample
     with the same recipe, else trained now and cached."""
     if np.asarray(images).dtype != np.uint8:
-        raise ValueError(f'images must be uint8 pixels, got {np.asarray(images).dtype}.')
+        raise errors.ConfigError(f'images must be uint8 pixels, got {np.asarray(images).dtype}.')
     key = fingerprint(images, labels, num_classes, config)
     path = os.path.join(cache_dir or default_cache_dir(), 'classifiers', f'{checked_name(name)}-{key}')
     if tf.io.gfile.exists(os.path.join(path, INFO_FILE)):

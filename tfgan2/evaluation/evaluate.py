@@ -21,13 +21,12 @@ import dataclasses
 import json
 import logging
 import math
-import os
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan2 import artifacts, export, storage
+from tfgan2 import artifacts, errors, export, storage
 from tfgan2.evaluation import classifier, inception, metrics
 
 logger = logging.getLogger(__name__)
@@ -156,8 +155,8 @@ def sample_arrays(data, counts, seed=SAMPLE_SEED):
     fewer when the data runs out, as (uint8 images, int32 labels) numpy pairs in the data's order.
     One pass over the data holding only the samples; the choice depends on `seed` alone."""
     if data.elements.element_spec[0].dtype != tf.uint8:
-        raise ValueError(f'data {data.name!r} has {data.elements.element_spec[0].dtype.name} images; '
-                         f'ImageData.elements must hold uint8 images.')
+        raise errors.ConfigError(f'data {data.name!r} has {data.elements.element_spec[0].dtype.name} images; '
+                                 f'ImageData.elements must hold uint8 images.')
     order = np.random.default_rng(seed).permutation(data.num_examples)
     roles = np.full(data.num_examples, -1, np.int32)
     bounds = np.cumsum([0, *counts])
@@ -170,7 +169,7 @@ def sample_arrays(data, counts, seed=SAMPLE_SEED):
                 .batch(4096))
     batches = list(selected.as_numpy_iterator())
     if not batches:
-        raise ValueError(f'data {data.name!r} yielded no images (num_examples={data.num_examples}).')
+        raise errors.ConfigError(f'data {data.name!r} yielded no images (num_examples={data.num_examples}).')
     role_column, images, labels = (np.concatenate(column) for column in zip(*batches))
     return [(images[role_column == role], labels[role_column == role].astype(np.int32))
             for role in range(len(counts))]
@@ -181,19 +180,19 @@ def choose_metric(metric, data):
     if metric is None:
         return CLASSIFIER if data.labeled else INCEPTION
     if metric not in (CLASSIFIER, INCEPTION):
-        raise ValueError(f"metric={metric!r} is unknown; use 'classifier' or 'inception'.")
+        raise errors.ConfigError(f"metric={metric!r} is unknown; use 'classifier' or 'inception'.")
     if metric == CLASSIFIER and not data.labeled:
-        raise ValueError(f"metric='classifier' needs labeled data but {data.name!r} has no labels; "
-                         f"use metric='inception'.")
+        raise errors.ConfigError(f"metric='classifier' needs labeled data but {data.name!r} has no labels; "
+                                 f"use metric='inception'.")
     return metric
 
 
 def _check_test_matches(data, test):
     if test is not None and (tuple(test.image_shape) != tuple(data.image_shape)
                              or test.num_classes != data.num_classes):
-        raise ValueError(f'test {test.name!r} ({tuple(test.image_shape)}, {test.num_classes} classes) '
-                         f'does not match data {data.name!r} ({tuple(data.image_shape)}, '
-                         f'{data.num_classes} classes); pass the test split of the same data.')
+        raise errors.ConfigError(f'test {test.name!r} ({tuple(test.image_shape)}, {test.num_classes} classes) '
+                                 f'does not match data {data.name!r} ({tuple(data.image_shape)}, '
+                                 f'{data.num_classes} classes); pass the test split of the same data.')
 
 
 class Evaluator:
@@ -201,11 +200,12 @@ class Evaluator:
     computed once here and shared by every `evaluate` call."""
 
     def __init__(self, data, test=None, num_samples=None, metric=None, cache_dir=None,
-                 classifier_config=classifier.ClassifierConfig(), inception_weights='imagenet',
+                 classifier_config=None, inception_weights='imagenet',
                  real_examples=REAL_EXAMPLES):
         """`data`, `test`: `tfgan2.data.ImageData`; with no `test`, a deterministic part of `data`
         (up to a fifth, at most `real_examples`) is held out for the real-data figures."""
         self.metric = choose_metric(metric, data)
+        classifier_config = classifier_config or classifier.ClassifierConfig()
         _check_test_matches(data, test)
         self.image_shape = tuple(data.image_shape)
         self.num_classes = data.num_classes
@@ -232,8 +232,8 @@ class Evaluator:
         measures the latter (and the classifier's accuracy on the former)."""
         half = len(images) // 2
         if half < 2:
-            raise ValueError(f'{len(images)} real images of {name!r} are left for the real-data '
-                             f'figures; evaluation needs at least 4 (two halves of two).')
+            raise errors.ConfigError(f'{len(images)} real images of {name!r} are left for the real-data '
+                                     f'figures; evaluation needs at least 4 (two halves of two).')
         order = np.random.default_rng(SAMPLE_SEED).permutation(len(images))
         self.num_samples = num_samples or half
         self._set_reference(images[order[half:2 * half]])
@@ -281,9 +281,9 @@ class Evaluator:
                                               else requested[start:start + count])))
         images = np.concatenate(chunks)
         if images.shape[1:] != self.image_shape:
-            raise ValueError(f'The generator makes images of shape {images.shape[1:]}, but the '
-                             f'evaluation data has {self.image_shape}: evaluate against the data '
-                             f'the generator was trained on.')
+            raise errors.ConfigError(f'The generator makes images of shape {images.shape[1:]}, but the '
+                                     f'evaluation data has {self.image_shape}: evaluate against the data '
+                                     f'the generator was trained on.')
         return images
 
     def evaluate(self, generate, class_conditional=False):
@@ -292,7 +292,7 @@ class Evaluator:
         With `class_conditional`, labels are requested evenly over the classes (and label
         accuracy is measured in classifier features); otherwise `generate` gets labels=None."""
         if class_conditional and not self.num_classes:
-            raise ValueError('class_conditional=True needs labeled evaluation data; this data has none.')
+            raise errors.ConfigError('class_conditional=True needs labeled evaluation data; this data has none.')
         requested = (np.arange(self.num_samples, dtype=np.int32) % self.num_classes
                      if class_conditional else None)
         fake, real = self._measure(self._generate(generate, requested)), self.real
@@ -315,8 +315,8 @@ class Evaluator:
         draws classes of the data."""
         class_conditional = gan.draws_dataset_classes
         if class_conditional and gan.num_classes != self.num_classes:
-            raise ValueError(f'The GAN draws {gan.num_classes} classes but the evaluation data has '
-                             f'{self.num_classes}: evaluate against the data it was trained on.')
+            raise errors.ConfigError(f'The GAN draws {gan.num_classes} classes but the evaluation data has '
+                                     f'{self.num_classes}: evaluate against the data it was trained on.')
         return self.evaluate(gan_sampler(gan, seed), class_conditional)
 
 
@@ -336,9 +336,9 @@ def saved_model_sampler(path, seed=0):
     taken to be the dataset class (for an unsupervised InfoGAN it is its categorical code)."""
     loaded = export.load_saved_model(path)
     if export.FROM_SEED not in loaded.signatures:
-        raise ValueError(f'{path} has no {export.FROM_SEED!r} signature (it has '
-                         f'{", ".join(loaded.signatures) or "none"}): it was not written by '
-                         f'tfgan2-export. Export the run again with tfgan2-export.')
+        raise errors.ConfigError(f'{path} has no {export.FROM_SEED!r} signature (it has '
+                                 f'{", ".join(loaded.signatures) or "none"}): it was not written by '
+                                 f'tfgan2-export. Export the run again with tfgan2-export.')
     takes_labels = export.LABEL in loaded.signatures[export.FROM_SEED].structured_input_signature[1]
     seeds = iter(range(seed * 1_000_000, (seed + 1) * 1_000_000))  # One seed per call.
 

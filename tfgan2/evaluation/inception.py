@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan2 import storage
+from tfgan2 import errors, storage
 from tfgan2.evaluation import classifier
 
 INPUT_SIZE = 299
@@ -24,7 +24,7 @@ WEIGHTS_URL = f'https://{WEIGHTS_HOST}/tensorflow/keras-applications/inception_v
 DOWNLOAD_TIMEOUT_S = 60
 
 
-class WeightsUnavailableError(ValueError):
+class WeightsUnavailableError(errors.ConfigError):
     """InceptionV3 weights were asked for that are neither on disk nor downloadable now."""
 
 

@@ -15,6 +15,8 @@ import functools
 
 import numpy as np
 
+from tfgan2 import errors
+
 
 def _sqrt_psd(matrix):
     """Square root of a symmetric positive semi-definite matrix via its eigendecomposition."""
@@ -26,8 +28,8 @@ def gaussian_statistics(features):
     """(mean [D], covariance [D, D]) of features [N, D]."""
     features = np.asarray(features, np.float64)
     if features.ndim != 2 or len(features) < 2:
-        raise ValueError(f'Need at least two feature vectors as [N, D] to fit a Gaussian, got shape '
-                         f'{features.shape}; evaluate more samples.')
+        raise errors.ConfigError(f'Need at least two feature vectors as [N, D] to fit a Gaussian, got shape '
+                                 f'{features.shape}; evaluate more samples.')
     return features.mean(axis=0), np.cov(features, rowvar=False)
 
 
@@ -96,8 +98,8 @@ def kernel_distance(features_a, features_b, num_subsets=100, subset_size=1000, s
     one distribution, and unbiased, so it can come out slightly negative."""
     a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
-        raise ValueError(f'Need two feature sets [N, D] and [M, D] of at least two rows each, got '
-                         f'shapes {a.shape} and {b.shape}; evaluate more samples.')
+        raise errors.ConfigError(f'Need two feature sets [N, D] and [M, D] of at least two rows each, got '
+                                 f'shapes {a.shape} and {b.shape}; evaluate more samples.')
     size = min(subset_size, len(a), len(b))
     rng = np.random.default_rng(seed)
     return float(np.mean([_unbiased_mmd2(a[rng.choice(len(a), size, replace=False)],
@@ -148,8 +150,8 @@ def label_accuracy(predicted, requested, num_classes):
     ones; a class never requested gets NaN."""
     predicted, requested = np.asarray(predicted), np.asarray(requested)
     if predicted.shape != requested.shape or predicted.ndim != 1:
-        raise ValueError(f'predicted {predicted.shape} and requested {requested.shape} labels must be '
-                         f'1-D arrays of the same length.')
+        raise errors.ConfigError(f'predicted {predicted.shape} and requested {requested.shape} labels must be '
+                                 f'1-D arrays of the same length.')
     correct = predicted == requested
     per_class = np.array([correct[requested == c].mean() if np.any(requested == c) else np.nan
                           for c in range(num_classes)])

@@ -3,12 +3,16 @@
 import inspect
 import re
 
+from tfgan2 import errors
 from tfgan2.models.acgan import ACGAN
 from tfgan2.models.base import GAN
 from tfgan2.models.cgan import CGAN
 from tfgan2.models.dcgan import DCGAN
 from tfgan2.models.infogan import InfoGAN
 from tfgan2.models.selfcond import SelfConditionedGAN
+
+__all__ = ['ACGAN', 'CGAN', 'DCGAN', 'GAN', 'InfoGAN', 'MODELS', 'SelfConditionedGAN', 'build_gan',
+           'model_class']
 
 MODELS = {model.kind: model for model in (DCGAN, CGAN, ACGAN, InfoGAN, SelfConditionedGAN)}
 
@@ -18,7 +22,7 @@ DATA_ARGUMENTS = ('image_shape', 'num_classes')
 
 def model_class(kind):
     if kind not in MODELS:
-        raise ValueError(f'model={kind!r} is unknown; choose one of {", ".join(MODELS)}.')
+        raise errors.ConfigError(f'model={kind!r} is unknown; choose one of {", ".join(MODELS)}.')
     return MODELS[kind]
 
 
@@ -30,12 +34,12 @@ def build_gan(kind, data=None, *, image_shape=None, num_classes=0, **hyperparame
     if data is not None:
         image_shape, num_classes = data.image_shape, data.num_classes
     if image_shape is None:
-        raise ValueError('Pass the data to build for, or image_shape (and num_classes).')
+        raise errors.ConfigError('Pass the data to build for, or image_shape (and num_classes).')
     accepted = hyperparameter_names(cls)
     unknown = sorted(set(hyperparameters) - set(accepted))
     if unknown:
-        raise ValueError(f'{", ".join(unknown)} do(es) not apply to {kind}; its hyperparameters are '
-                         f'{", ".join(accepted)}.')
+        raise errors.ConfigError(f'{", ".join(unknown)} do(es) not apply to {kind}; its hyperparameters are '
+                                 f'{", ".join(accepted)}.')
     arguments = {'image_shape': tuple(image_shape), **hyperparameters}
     if 'num_classes' in inspect.signature(cls).parameters:
         arguments['num_classes'] = num_classes

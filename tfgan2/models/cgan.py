@@ -12,7 +12,7 @@ import typing
 import keras
 import tensorflow as tf
 
-from tfgan2 import losses
+from tfgan2 import errors, losses
 from tfgan2.models import base, networks
 
 FakeLabels = typing.Literal['uniform', 'real']
@@ -24,9 +24,9 @@ CLASSIFIERS = typing.get_args(Classifier)
 def require_classes(kind, num_classes):
     """Fails clearly when a model that draws requested classes gets unlabeled data."""
     if num_classes < 2:
-        raise ValueError(f'{kind} draws images of a requested class, so it needs labelled data with '
-                         f'at least 2 classes (this data has {num_classes}); train dcgan, or infogan '
-                         f'with supervised=False, on unlabeled data.')
+        raise errors.ConfigError(f'{kind} draws images of a requested class, so it needs labelled data with '
+                                 f'at least 2 classes (this data has {num_classes}); train dcgan, or infogan '
+                                 f'with supervised=False, on unlabeled data.')
 
 
 def label_logit(class_logits, labels):
@@ -57,11 +57,11 @@ def default_class_weight(classifier):
 def check_classifier(kind, classifier, fake_class_weight):
     """Fails clearly on an unknown classifier or one that cannot learn from generated images."""
     if classifier not in CLASSIFIERS:
-        raise ValueError(f'classifier={classifier!r} is unknown; use one of {", ".join(CLASSIFIERS)}.')
+        raise errors.ConfigError(f'classifier={classifier!r} is unknown; use one of {", ".join(CLASSIFIERS)}.')
     if classifier == 'discriminative' and fake_class_weight:
-        raise ValueError(f'{kind}\'s discriminative classifier already learns generated images as classes of '
-                         f'their own, so fake_class_weight={fake_class_weight} does not apply; drop it or '
-                         f'use classifier=auxiliary or twin.')
+        raise errors.ConfigError(f'{kind}\'s discriminative classifier already learns generated images as classes of '
+                                 f'their own, so fake_class_weight={fake_class_weight} does not apply; drop it or '
+                                 f'use classifier=auxiliary or twin.')
 
 
 def classifier_losses(classifier, real, generated, labels, fake_labels, fake_class_weight):
@@ -117,7 +117,7 @@ class ConditionalGAN(base.GAN):
         """Builds both networks for `num_labels` label values (default: `num_classes`),
         `code_dim` continuous codes and, with `fake_class_head`, class scores of generated images."""
         if fake_labels not in FAKE_LABELS:
-            raise ValueError(f'fake_labels={fake_labels!r} is unknown; use one of {", ".join(FAKE_LABELS)}.')
+            raise errors.ConfigError(f'fake_labels={fake_labels!r} is unknown; use one of {", ".join(FAKE_LABELS)}.')
         num_labels = num_labels or num_classes
         super().__init__(
             networks.Generator(image_shape, noise_dim, num_labels, code_dim, mixing, generator_widths,

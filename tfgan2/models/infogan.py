@@ -11,7 +11,7 @@ traversal grids).
 import keras
 import tensorflow as tf
 
-from tfgan2 import losses
+from tfgan2 import errors, losses
 from tfgan2.models import cgan, networks
 
 
@@ -50,22 +50,22 @@ class InfoGAN(cgan.ConditionalGAN):
         if supervised:
             cgan.require_classes(f'{self.kind} (supervised)', num_classes)
             if categories not in (None, num_classes):
-                raise ValueError(f'Supervised {self.kind} uses the {num_classes} labels of the data as '
-                                 f'its categorical code, not categories={categories}; drop categories '
-                                 f'or set supervised=False.')
+                raise errors.ConfigError(f'Supervised {self.kind} uses the {num_classes} labels of the data as '
+                                         f'its categorical code, not categories={categories}; drop categories '
+                                         f'or set supervised=False.')
             classifier = classifier or 'discriminative'
             defaults = dict(categories=num_classes, categorical_weight=cgan.default_class_weight(classifier),
                             fake_class_weight=0.0, dropout=0.0)
         else:
             if fake_labels == 'real':
-                raise ValueError(f'Unsupervised {self.kind} cannot draw its categorical code from real '
-                                 f'labels (fake_labels=real); use fake_labels=uniform or supervised=True.')
+                raise errors.ConfigError(f'Unsupervised {self.kind} cannot draw its categorical code from real '
+                                         f'labels (fake_labels=real); use fake_labels=uniform or supervised=True.')
             if fake_class_weight not in (None, 1.0):
-                raise ValueError(f'Unsupervised {self.kind} learns its categorical code from generated '
-                                 f'images only, so fake_class_weight must stay 1 (got {fake_class_weight}).')
+                raise errors.ConfigError(f'Unsupervised {self.kind} learns its categorical code from generated '
+                                         f'images only, so fake_class_weight must stay 1 (got {fake_class_weight}).')
             if classifier not in (None, 'auxiliary'):
-                raise ValueError(f'Unsupervised {self.kind} has no labels to train a {classifier} classifier '
-                                 f'on; its Q head is auxiliary: drop classifier or set supervised=True.')
+                raise errors.ConfigError(f'Unsupervised {self.kind} has no labels to train a {classifier} classifier '
+                                         f'on; its Q head is auxiliary: drop classifier or set supervised=True.')
             classifier = 'auxiliary'
             defaults = dict(categories=10, categorical_weight=1.0, fake_class_weight=1.0, dropout=0.3)
         given = dict(categories=categories, categorical_weight=categorical_weight,
@@ -73,9 +73,10 @@ class InfoGAN(cgan.ConditionalGAN):
         resolved = {key: defaults[key] if value is None else value for key, value in given.items()}
         cgan.check_classifier(self.kind, classifier, resolved['fake_class_weight'])
         if resolved['categories'] < 2:
-            raise ValueError(f'categories={resolved["categories"]}: the categorical code needs at least 2 values.')
+            raise errors.ConfigError(f'categories={resolved["categories"]}: the categorical code needs at '
+                                     f'least 2 values.')
         if code_dim < 1:
-            raise ValueError(f'code_dim={code_dim}: {self.kind} needs at least one continuous code.')
+            raise errors.ConfigError(f'code_dim={code_dim}: {self.kind} needs at least one continuous code.')
         super().__init__(image_shape, num_classes, noise_dim, generator_widths, discriminator_widths,
                          kernel_size, resolved['dropout'], mixing, fake_labels,
                          num_labels=resolved['categories'], code_dim=code_dim,

@@ -16,6 +16,8 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from tfgan2 import errors
+
 Mixing = typing.Literal['multiply', 'concat']
 MIXINGS = typing.get_args(Mixing)
 Widths = tuple[int, ...] | None  # one filter count per stage; None: derived from the image size
@@ -41,9 +43,9 @@ def stages(image_shape):
     while height % 2 == 0 and width % 2 == 0 and min(height, width) > 4:
         height, width, count = height // 2, width // 2, count + 1
     if count < 2:
-        raise ValueError(f'Images of {image_shape[0]}x{image_shape[1]} cannot be halved twice; the '
-                         f'networks need height and width divisible by 4 (e.g. 28, 32, 64), so pass '
-                         f'an image_size such as 32 or 64.')
+        raise errors.ConfigError(f'Images of {image_shape[0]}x{image_shape[1]} cannot be halved twice; the '
+                                 f'networks need height and width divisible by 4 (e.g. 28, 32, 64), so pass '
+                                 f'an image_size such as 32 or 64.')
     return count, (height, width)
 
 
@@ -60,9 +62,9 @@ def _checked_widths(widths, image_shape, role, allow_extra):
     widths = tuple(int(w) for w in widths)
     if len(widths) < count or (len(widths) > count and not allow_extra) or min(widths) < 1:
         needed = f'at least {count}' if allow_extra else f'{count}'
-        raise ValueError(f'{role}_widths={",".join(map(str, widths))}: {image_shape[0]}x{image_shape[1]} '
-                         f'images need {needed} positive widths, one per stage, e.g. '
-                         f'{",".join(map(str, default_widths(image_shape, role)))}.')
+        raise errors.ConfigError(f'{role}_widths={",".join(map(str, widths))}: {image_shape[0]}x{image_shape[1]} '
+                                 f'images need {needed} positive widths, one per stage, e.g. '
+                                 f'{",".join(map(str, default_widths(image_shape, role)))}.')
     return widths
 
 
@@ -124,7 +126,7 @@ class Generator(_RebuiltFromArguments):
     def __init__(self, image_shape, noise_dim=100, num_classes=0, code_dim=0, mixing='multiply',
                  widths=None, kernel_size=4, label_from_noise=False, **kwargs):
         if mixing not in MIXINGS:
-            raise ValueError(f'mixing={mixing!r} is unknown; use one of {", ".join(MIXINGS)}.')
+            raise errors.ConfigError(f'mixing={mixing!r} is unknown; use one of {", ".join(MIXINGS)}.')
         image_shape = tuple(int(s) for s in image_shape)
         widths = _checked_widths(widths or default_widths(image_shape, 'generator'), image_shape,
                                  'generator', allow_extra=True)

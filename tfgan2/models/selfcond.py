@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan2 import data as data_lib
+from tfgan2 import errors
 from tfgan2.models import base, cgan, clustering, networks
 
 logger = logging.getLogger(__name__)
@@ -114,8 +115,8 @@ class SelfConditionedGAN(base.GAN):
         if epoch % self.recluster_every:
             return
         if data.num_examples < self.clusters:
-            raise ValueError(f'clusters={self.clusters} is more than the {data.num_examples} training '
-                             f'images; use fewer clusters.')
+            raise errors.ConfigError(f'clusters={self.clusters} is more than the {data.num_examples} training '
+                                     f'images; use fewer clusters.')
         batches = data_lib.input_pipeline(data, FEATURE_BATCH, seed, epoch, stop=self.cluster_samples)
         self.cluster(batches, np.random.default_rng([seed, epoch]), warm_start=epoch > 0)
 
@@ -176,12 +177,12 @@ class SelfConditionedGAN(base.GAN):
 
 def _check(clusters, cluster_features, recluster_every, cluster_samples):
     if clusters < 2:
-        raise ValueError(f'clusters={clusters}: self-conditioning needs at least 2 clusters.')
+        raise errors.ConfigError(f'clusters={clusters}: self-conditioning needs at least 2 clusters.')
     if cluster_features not in CLUSTER_FEATURES:
-        raise ValueError(f'cluster_features={cluster_features!r} is unknown; use one of '
-                         f'{", ".join(CLUSTER_FEATURES)}.')
+        raise errors.ConfigError(f'cluster_features={cluster_features!r} is unknown; use one of '
+                                 f'{", ".join(CLUSTER_FEATURES)}.')
     if recluster_every < 1:
-        raise ValueError(f'recluster_every={recluster_every}: use at least 1 (epochs between clusterings).')
+        raise errors.ConfigError(f'recluster_every={recluster_every}: use at least 1 (epochs between clusterings).')
     if cluster_samples < clusters:
-        raise ValueError(f'cluster_samples={cluster_samples} is fewer than clusters={clusters}; cluster '
-                         f'at least one image per cluster, better a hundred.')
+        raise errors.ConfigError(f'cluster_samples={cluster_samples} is fewer than clusters={clusters}; cluster '
+                                 f'at least one image per cluster, better a hundred.')

@@ -4,6 +4,8 @@ text. `tfgan2-train` derives its flags from it. No TensorFlow here, so the comma
 
 import dataclasses
 
+from tfgan2 import errors
+
 
 def _setting(default, help_text):
     return dataclasses.field(default=default, metadata={'help': help_text})
@@ -50,4 +52,4 @@ class TrainConfig:
                   ('steps_per_execution', self.steps_per_execution >= 1, 'at least 1')]
         for name, valid, expected in checks:
             if not valid:
-                raise ValueError(f'{name}={getattr(self, name)}: use a value {expected}.')
+                raise errors.ConfigError(f'{name}={getattr(self, name)}: use a value {expected}.')

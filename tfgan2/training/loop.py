@@ -16,7 +16,7 @@ import time
 import keras
 import tensorflow as tf
 
-from tfgan2 import artifacts
+from tfgan2 import artifacts, errors
 from tfgan2 import data as data_lib
 from tfgan2 import run as run_lib
 from tfgan2.training import outputs as outputs_lib
@@ -27,7 +27,7 @@ from tfgan2.training.step import TrainStep
 logger = logging.getLogger(__name__)
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(errors.Error, RuntimeError):
     """A loss became NaN or infinite; the step was not applied and nothing was saved after it."""
 
 
@@ -48,8 +48,8 @@ class Trainer:
         self.strategy = strategy or tf.distribute.get_strategy()
         variable = gan.generator.variables[0]
         if not self.strategy.extended.variable_created_in_scope(getattr(variable, 'value', variable)):
-            raise ValueError(f'The GAN was built outside the scope of {type(self.strategy).__name__}; '
-                             f'build it inside `with strategy.scope():` and pass that strategy.')
+            raise errors.ConfigError(f'The GAN was built outside the scope of {type(self.strategy).__name__}; '
+                                     f'build it inside `with strategy.scope():` and pass that strategy.')
         with self.strategy.scope():
             self.state = TrainState(gan, self.config)
         self.step_function = TrainStep(gan, self.state, self.strategy, self.config)
@@ -80,8 +80,8 @@ class Trainer:
         does) join the history; setting `model.stop_training` stops after the current step,
         saving a checkpoint."""
         if (epochs is None) == (additional_epochs is None):
-            raise ValueError('Pass either epochs (train until that many are complete) or '
-                             'additional_epochs (train that many more).')
+            raise errors.ConfigError('Pass either epochs (train until that many are complete) or '
+                                     'additional_epochs (train that many more).')
         epoch_examples = self._epoch_examples(data)
         with self._run_folder(data) as outputs:
             target = epochs if epochs is not None else self.epoch + additional_epochs
@@ -157,10 +157,10 @@ class Trainer:
         last_batch = examples - (-(-examples // self.config.batch_size) - 1) * self.config.batch_size
         replicas = self.strategy.num_replicas_in_sync
         if last_batch < replicas:
-            raise ValueError(f'The last batch of an epoch holds {last_batch} image(s), too few to feed '
-                             f'{replicas} replicas. Use a batch_size of at least {replicas} that leaves a '
-                             f'last batch (images % batch size) of 0 or at least {replicas}, or a '
-                             f'steps_per_epoch below {-(-data.num_examples // self.config.batch_size)}.')
+            raise errors.ConfigError(f'The last batch of an epoch holds {last_batch} image(s), too few to feed '
+                                     f'{replicas} replicas. Use a batch_size of at least {replicas} that leaves a '
+                                     f'last batch (images % batch size) of 0 or at least {replicas}, or a '
+                                     f'steps_per_epoch below {-(-data.num_examples // self.config.batch_size)}.')
         return examples
 
     def _train(self, data, target, epoch_examples, callbacks, outputs):

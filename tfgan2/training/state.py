@@ -1,9 +1,10 @@
 """Everything a checkpoint holds, and how it is saved and restored.
 
-A checkpoint holds the GAN (its three networks and any state of its own), both optimizers (with the loss scale of a float16 run),
-the step and epoch counters, the fixed preview noise, the random state of layers such as
-Dropout, and where the current epoch stands (`EpochProgress`), so a resumed run continues
-exactly where the saved one was. Checkpoints do not depend on the strategy or the precision.
+A checkpoint holds the GAN (its three networks and any state of its own), both optimizers
+(with the loss scale of a float16 run), the step and epoch counters, the fixed preview noise,
+the random state of layers such as Dropout, and where the current epoch stands
+(`EpochProgress`), so a resumed run continues exactly where the saved one was. Checkpoints do
+not depend on the strategy or the precision.
 """
 
 import json

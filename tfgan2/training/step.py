@@ -10,7 +10,7 @@ and the BatchNorm statistics its forward pass moved are put back.
 
 import tensorflow as tf
 
-from tfgan2 import rng
+from tfgan2 import errors, rng
 
 
 class TrainStep:
@@ -24,8 +24,8 @@ class TrainStep:
         self.gan, self.state, self.strategy, self.config = gan, state, strategy, config
         self.replicas = strategy.num_replicas_in_sync
         if config.jit_compile and self.replicas > 1:
-            raise ValueError(f'jit_compile=True compiles the step for one device, not {self.replicas} '
-                             f'replicas; drop it (TPUs compile with XLA anyway).')
+            raise errors.ConfigError(f'jit_compile=True compiles the step for one device, not {self.replicas} '
+                                     f'replicas; drop it (TPUs compile with XLA anyway).')
         # XLA compiles the forward and backward pass, where the time goes; the update and the
         # cross-replica logic around it stay as they are.
         self._gradients = (tf.function(self._losses_and_gradients, jit_compile=True) if config.jit_compile
