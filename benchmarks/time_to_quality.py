@@ -175,8 +175,18 @@ def model_row(row, data, evaluator, seed, run_dir):
         gan.begin_epoch(data, epoch, seed)
         return trainer.step_function.distribute(tfgan2.data.input_pipeline(data, config.batch_size, seed, epoch))
 
-    return (config.batch_size, batches, lambda images, labels: trainer.step_function.train_step(images, labels),
-            lambda: evaluator.evaluate_gan(gan, seed), gan.draws_dataset_classes)
+    last = {}  # the latest step's metrics
+
+    def step(images, labels):
+        last.update(trainer.step_function.train_step(images, labels)[0])
+
+    def evaluate():
+        state = {key: float(last[key]) for key in ('augment_p', 'real_sign') if key in last}
+        if state:  # the state an evaluation finds the run in: augmentation, overfitting signal
+            print('  at this reading: ' + ', '.join(f'{key} {value:.3f}' for key, value in state.items()), flush=True)
+        return evaluator.evaluate_gan(gan, seed)
+
+    return config.batch_size, batches, step, evaluate, gan.draws_dataset_classes
 
 
 def mean_figures(evaluations):

@@ -124,3 +124,13 @@ def test_the_probability_is_in_the_history_and_checkpoints(tmp_path):
     restored = float(tfgan2.load_run(tmp_path / 'adaptive').augmentation.probability)
     moved = 2 * 64 / augment.ADAPT_IMAGES  # at most, in two steps
     assert restored == float(adaptive.augmentation.probability) == pytest.approx(0.25, abs=moved)
+
+
+def test_auto_augments_small_data_only_and_records_what_it_chose(monkeypatch):
+    small = synthetic_data(count=64)
+    gan = build_gan('dcgan', small, **TINY_WIDTHS)
+    assert gan.get_config()['augment'] == 'color,translation,cutout' and gan.augmentation is not None
+    monkeypatch.setattr(augment, 'AUTO_BELOW', 64)  # the same data counts as large now
+    assert build_gan('dcgan', small, **TINY_WIDTHS).get_config()['augment'] == 'none'
+    assert build_gan('dcgan', small, **TINY_WIDTHS, augment='cutout').get_config()['augment'] == 'cutout'
+    assert build_gan('dcgan', image_shape=(28, 28, 1), **TINY_WIDTHS).augmentation is None  # no data, no size

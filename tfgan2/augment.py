@@ -23,16 +23,26 @@ OPERATIONS = ('color', 'translation', 'cutout')
 TRANSLATION = 1 / 8  # the largest shift, as a fraction of the image size (DiffAugment's)
 CUTOUT = 1 / 2  # the side of the square cut out, as a fraction of the image size (DiffAugment's)
 ADAPT_IMAGES = 100_000  # images over which an adaptive p can move from 0 to 1
+# augment='auto' augments data of fewer training images than this, where the discriminator can
+# memorise them; above, a run is short of updates, not of data (benchmarks/RESULTS.md).
+AUTO_BELOW = 20_000
+AUTO = 'auto'
+
+
+def auto_operations(num_examples):
+    """What augment='auto' means for data of `num_examples` images (None: not known)."""
+    return ','.join(OPERATIONS) if num_examples is not None and num_examples < AUTO_BELOW else 'none'
 
 
 def parse_operations(text):
-    """('color', 'cutout', ...) from 'color,cutout'; () from 'none' or ''."""
+    """('color', 'cutout', ...) from 'color,cutout'; () from 'none' or ''; 'auto' must have been
+    resolved (`auto_operations`) first."""
     names = tuple(name.strip() for name in text.split(',') if name.strip() and name.strip() != 'none')
     unknown = [name for name in names if name not in OPERATIONS]
     if unknown or len(set(names)) != len(names):
         from tfgan2 import errors
         raise errors.ConfigError(f'augment={text!r}: list operations from {", ".join(OPERATIONS)} once each, '
-                                 f'separated by commas, or none.')
+                                 f'separated by commas, or none, or auto.')
     return names
 
 

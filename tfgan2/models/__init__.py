@@ -3,7 +3,7 @@
 Adding a GAN is one module whose class is decorated with `register`; docs/adding_a_gan.md shows one.
 """
 
-from tfgan2 import errors
+from tfgan2 import augment, errors
 from tfgan2.models.acgan import ACGAN
 from tfgan2.models.base import GAN
 from tfgan2.models.cgan import CGAN
@@ -23,10 +23,13 @@ __all__ = ['ACGAN', 'CGAN', 'DCGAN', 'GAN', 'Hyperparameter', 'InfoGAN', 'MODELS
 def build_gan(kind, data=None, *, image_shape=None, num_classes=0, **hyperparameters):
     """Builds the GAN called `kind` for `data` (a `tfgan2.data.ImageData`, which gives the image
     shape and classes) or for `image_shape` and `num_classes`. Hyperparameters left out take the
-    model's defaults (`cls.HYPERPARAMETERS`); `gan.get_config()` records every value."""
+    model's defaults (`cls.HYPERPARAMETERS`), augment='auto' resolved by the data's size;
+    `gan.get_config()` records every value."""
     cls = model_class(kind)
     if data is not None:
         image_shape, num_classes = data.image_shape, data.num_classes
+        if hyperparameters.get('augment', augment.AUTO) == augment.AUTO:
+            hyperparameters['augment'] = augment.auto_operations(data.num_examples)
     if image_shape is None:
         raise errors.ConfigError('Pass the data to build for, or image_shape (and num_classes).')
     return cls(image_shape=tuple(image_shape), num_classes=num_classes, **hyperparameters)

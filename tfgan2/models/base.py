@@ -47,8 +47,10 @@ HYPERPARAMETERS = (
                       'regularisation)'),
     hp.Hyperparameter('lecam_weight', float, 0.0, 'weight of LeCam regularisation, which limits how far the '
                       'discriminator fits a small dataset (0: off)'),
-    hp.Hyperparameter('augment', str, 'none', 'differentiable augmentations of every image the discriminator '
-                      f'sees, comma-separated from {", ".join(augment.OPERATIONS)} (none: off)'),
+    hp.Hyperparameter('augment', str, augment.AUTO, 'differentiable augmentations of every image the '
+                      f'discriminator sees, comma-separated from {", ".join(augment.OPERATIONS)}; none: off; auto: '
+                      f'all of them for data of fewer than {augment.AUTO_BELOW} images, else none (build_gan '
+                      f'resolves it from the data)'),
     hp.Hyperparameter('augment_target', float, 0.6, 'with augment: the discriminator\'s mean sign on real '
                       'images that the augmentation probability adapts to (ADA\'s 0.6); 0: always augment '
                       '(DiffAugment)'),
@@ -101,6 +103,8 @@ class GAN(keras.Model):
                 values[f'{role}_widths'] = networks.default_widths(self.image_shape, role, values['stages'])
         if values['penalty_weight'] is None:
             values['penalty_weight'] = DEFAULT_PENALTY_WEIGHTS[values['penalty']]
+        if values['augment'] == augment.AUTO:
+            values['augment'] = augment.auto_operations(None)  # built without data: `build_gan` knows its size
         augment.parse_operations(values['augment'])
         checks = [('noise_dim', values['noise_dim'] >= 1, 'at least 1'),
                   ('kernel_size', values['kernel_size'] >= 1, 'at least 1'),
