@@ -1,6 +1,9 @@
 """The GANs as Keras models: shapes for every image size, Keras saving, summaries, input errors,
 and what build_gan accepts."""
 
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -94,6 +97,34 @@ def test_keras_saving_round_trips_the_gan_and_its_generator(tmp_path, kind):
     generator = keras.saving.load_model(tmp_path / 'generator.keras')
     latent = gan.sample_latent(rng.StatelessSampler(4), 3, tf.constant(labels) if labels else None)
     np.testing.assert_allclose(generator(latent) * 1.0, expected, atol=1e-6)
+
+
+LOAD_AFTER_A_PLAIN_IMPORT = """
+import sys
+import numpy as np
+import tfgan2  # nothing more: not tfgan2.models, and Keras not loaded yet
+{keras}
+gan, generator = load(sys.argv[1] + '/gan.keras'), load(sys.argv[1] + '/generator.keras')
+np.save(sys.argv[1] + '/loaded.npy', np.stack([gan.sample(3, seed=4), generator(np.load(sys.argv[1] + '/noise.npy'))]))
+print(type(gan).__name__, type(generator).__name__)
+"""
+
+
+@pytest.mark.parametrize('keras_import', ['import keras; load = keras.saving.load_model',
+                                          'import tensorflow as tf; load = tf.keras.models.load_model'])
+def test_keras_loads_a_saved_gan_and_generator_after_a_plain_import_of_tfgan2(tmp_path, keras_import):
+    gan = tiny('dcgan')
+    gan.save(tmp_path / 'gan.keras')
+    gan.averaged_generator.save(tmp_path / 'generator.keras')
+    noise = gan.sample_latent(rng.StatelessSampler(4), 3)['noise'].numpy()
+    np.save(tmp_path / 'noise.npy', noise)
+    result = subprocess.run([sys.executable, '-c', LOAD_AFTER_A_PLAIN_IMPORT.format(keras=keras_import), str(tmp_path)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ['DCGAN', 'Generator']
+    loaded_samples, loaded_images = np.load(tmp_path / 'loaded.npy')
+    np.testing.assert_allclose(loaded_samples, gan.sample(3, seed=4), atol=1e-6)
+    np.testing.assert_allclose(loaded_images, gan.generate({'noise': noise}), atol=1e-6)
 
 
 def test_summary_shows_every_layer_with_its_shape():
