@@ -68,7 +68,6 @@ ALL_PARTS = dict(hyperparameters=dict(augment='color,translation,cutout', lecam_
 
 @pytest.mark.parametrize('settings', [{}, ALL_PARTS], ids=['defaults', 'all_parts'])
 def test_resume_after_a_crash_matches_the_uninterrupted_run(tmp_path, data, settings):
-    tf.config.experimental.enable_op_determinism()
     straight = tiny_trainer(tmp_path / 'straight', data, **settings)
     straight.fit(data, epochs=2)
     with pytest.raises(Crash):
@@ -76,12 +75,12 @@ def test_resume_after_a_crash_matches_the_uninterrupted_run(tmp_path, data, sett
     resumed = tiny_trainer(tmp_path / 'resumed', data, **settings)  # a new process would do the same
     history = resumed.fit(data, epochs=2)
     assert history.epoch == [1] and resumed.step == straight.step == 8
-    for a, b in zip(weights(resumed), weights(straight)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for a, b in zip(weights(resumed), weights(straight)):  # bit for bit on CPU (README)
+        np.testing.assert_array_equal(a, b)
     rows, straight_rows = resumed.history, straight.history
     assert [row['epoch'] for row in rows] == [1, 2]
     for key in ('g_loss', 'd_loss'):  # the resumed epoch's row averages the whole epoch
-        assert rows[1][key] == pytest.approx(straight_rows[1][key], rel=1e-5)
+        assert rows[1][key] == straight_rows[1][key]
 
 
 def test_epochs_is_a_total_and_additional_epochs_adds(tmp_path, data, caplog):

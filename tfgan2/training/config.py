@@ -1,6 +1,6 @@
 """How a run trains: the one declaration of every training setting, its default and its help
-text. `tfgan2-train` derives its flags from it. No TensorFlow here, so the command answers
---help fast."""
+text. `tfgan2-train` derives its flags from it. No TensorFlow here, so reading the settings
+loads none (the command's model flags come from the model classes, which do)."""
 
 import dataclasses
 
