@@ -46,6 +46,6 @@ def test_the_default_model_learns_the_data(tmp_path, data, kind):
     untrained_distance, untrained_accuracy = quality(gan, real)
     Trainer(gan, str(tmp_path), TrainConfig(batch_size=32, seed=1, verbose=False)).fit(data, epochs=4)
     distance, accuracy = quality(gan, real)
-    assert distance < 0.5 * untrained_distance  # measured 0.12-0.31 of it
+    assert distance < 0.5 * untrained_distance  # measured 0.13-0.33 of it
     if accuracy is not None:
-        assert untrained_accuracy < 0.35 and accuracy > 0.45  # chance is 0.25; measured 0.61-0.74
+        assert untrained_accuracy < 0.35 and accuracy > 0.45  # chance is 0.25; measured 0.58-0.79
