@@ -66,6 +66,29 @@ def test_spectral_norm_wraps_every_discriminator_layer():
     assert np.linalg.svd(kernel, compute_uv=False).max() == pytest.approx(1.0, abs=0.05)
 
 
+def test_skip_excitation_gates_the_last_map_of_the_generator():
+    gan = build_gan('dcgan', image_shape=(32, 32, 3), noise_dim=8, generator_widths=(16, 8, 8), skip_excitation=True)
+    gates = [layer for layer in gan.generator.layers if isinstance(layer, keras.layers.Multiply)]
+    assert len(gates) == 1 and tuple(gates[0].output.shape) == (None, 16, 16, 8)  # the map before the image
+    with pytest.raises(ValueError, match='skip_excitation .* needs at least 3 stages'):
+        tiny('dcgan', skip_excitation=True)  # 28 px: 2 stages
+
+
+def test_reconstruction_head_learns_to_redraw_real_images():
+    gan = tiny('dcgan', reconstruction_weight=1.0, dropout=0.0)
+    images = tf.random.uniform([8, 28, 28, 1], -1, 1, seed=3)
+    assert gan.discriminator(images)['reconstruction_error'].shape == (8,)
+    optimizer = keras.optimizers.Adam(1e-2)
+    errors = []
+    for _ in range(60):
+        with tf.GradientTape() as tape:
+            error = tf.reduce_mean(gan.discriminator(images, training=True)['reconstruction_error'])
+        variables = gan.discriminator.trainable_variables
+        optimizer.apply_gradients(zip(tape.gradient(error, variables), variables))
+        errors.append(float(error))
+    assert errors[-1] < 0.7 * errors[0]
+
+
 def test_widths_longer_than_the_stages_add_stride_one_layers_as_the_tutorial():
     gan = build_gan('dcgan', image_shape=(28, 28, 1), generator_widths=(256, 128, 64))
     assert len(layers_of(gan.generator, keras.layers.Conv2DTranspose, strides=1)) == 1
@@ -75,7 +98,8 @@ def test_widths_longer_than_the_stages_add_stride_one_layers_as_the_tutorial():
 @pytest.mark.parametrize('shape, hyperparameters, message', [
     ((27, 27, 1), {}, 'divisible by 4'),
     ((64, 64, 3), {'generator_widths': (64, 32)}, 'generator_widths=64,32: 64x64 images in 4 stages need at least 4'),
-    ((28, 28, 1), {'discriminator_widths': (8, 16, 32)}, 'discriminator_widths=8,16,32: 28x28 images in 2 stages need 2'),
+    ((28, 28, 1), {'discriminator_widths': (8, 16, 32)},
+     'discriminator_widths=8,16,32: 28x28 images in 2 stages need 2'),
 ])
 def test_sizes_and_widths_that_do_not_fit_are_refused(shape, hyperparameters, message):
     with pytest.raises(ValueError, match=message):
