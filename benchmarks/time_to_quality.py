@@ -132,6 +132,8 @@ def parse_row(row):
 
 
 def _value(text):
+    if text in ('true', 'false'):
+        return text == 'true'
     if '/' in text:
         return tuple(int(part) for part in text.split('/'))
     for kind in (int, float):
