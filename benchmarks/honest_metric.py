@@ -34,7 +34,7 @@ flags.DEFINE_string('cache_dir', None, 'Where the classifier and encoder are cac
 BLUR = (0.5, 1.0, 1.5, 2.5)  # pixels
 NOISE = (8, 24, 64)  # 0-255 units
 REPEATED = (0.5, 0.1, 0.01)  # unique share
-DROPPED = {'1 class dropped': [0], '5 classes dropped': [0, 2, 4, 6, 8], '8 classes dropped': list(range(8))}
+DROPPED = {'1 class dropped': [0], '3 classes dropped': [0, 3, 6], '5 classes dropped': [0, 2, 4, 6, 8]}
 COPIED = 0.1
 
 
@@ -45,9 +45,8 @@ def ladder(images, labels, train_images, count, rng):
     rungs = {'clean (held-out real)': clean}
     rungs.update({f'blur {s:g} px': degradations.blur(clean, s) for s in BLUR})
     rungs.update({f'noise {s:g}': degradations.noise(clean, s, rng) for s in NOISE})
-    for name, classes in DROPPED.items():
-        kept = degradations.without_classes(images, labels, classes, min(count, int((labels >= 0).sum())), rng)
-        rungs[name] = kept[rng.integers(0, len(kept), count)] if len(kept) < count else kept
+    rungs.update({name: degradations.without_classes(images, labels, classes, count, rng)
+                  for name, classes in DROPPED.items()})
     rungs.update({f'{share:.0%} unique': degradations.repeated(clean, share, rng) for share in REPEATED})
     rungs[f'{COPIED:.0%} training copies'] = degradations.with_copies(clean, train_images, COPIED, rng)
     return rungs

@@ -26,9 +26,10 @@ def unlabeled(images):
     return data.from_arrays(images, name='synthetic')
 
 
-def test_nearest_distances_and_radii_match_brute_force():
+def test_nearest_distances_and_radii_match_brute_force(monkeypatch):
+    monkeypatch.setattr(neighbours, 'CHUNK_ELEMENTS', 100)  # a few rows at a time
     rng_ = np.random.default_rng(0)
-    a, b = rng_.normal(size=(1500, 4)), rng_.normal(size=(30, 4))  # more rows than one chunk
+    a, b = rng_.normal(size=(200, 4)), rng_.normal(size=(30, 4))
     brute = np.linalg.norm(a[:, None] - b[None], axis=-1)
     np.testing.assert_allclose(neighbours.nearest_distance(a, b[:10], b[10:]), brute.min(axis=1), atol=1e-9)
     within = np.linalg.norm(b[:, None] - b[None], axis=-1) + np.diag(np.full(30, np.inf))
@@ -149,7 +150,7 @@ def test_unlabeled_data_gets_the_selfsupervised_figures_beside_their_floors(eval
     assert real.precision > 0.6 and real.recall > 0.6 and real.copies_training_images is False
     assert real.precision == pytest.approx(real.real_precision, abs=0.15)
     assert set(real.scalars()) == {f'eval_{prefix}{name}' for prefix in ('', 'real_') for name in (
-        'frechet_distance', 'kernel_distance', 'precision', 'recall', 'density', 'coverage', 'copy_share')}
+        'frechet_distance', 'kernel_distance', 'precision', 'recall', 'copy_share')}
     report = real.report()
     for row in ('selfsupervised features', 'over re-splits', 'precision', 'recall', 'near-copies'):
         assert row in report
@@ -260,6 +261,16 @@ def test_code_r2_reads_codes_that_steer_the_images_and_nothing_where_they_do_not
     assert np.all(np.abs(r2) < 0.1) and np.all(np.abs(control) < 0.1)
     with pytest.raises(ValueError, match='InfoGAN'):
         codes.code_r_squared(build_gan('dcgan', unlabeled(synthetic_digits(8)[0]), **TINY_WIDTHS))
+
+
+def test_code_r2_reaches_history_and_the_report():
+    evaluation = evaluate.Evaluation(num_samples=10, metric='selfsupervised', frechet_distance=2.0,
+                                     real_frechet_distance=1.0, code_r2=[0.91, 0.42], code_r2_shuffled=[0.001, -0.003])
+    assert evaluation.scalars() == {'eval_frechet_distance': 2.0, 'eval_real_frechet_distance': 1.0,
+                                    'eval_code_r2_1': 0.91, 'eval_code_r2_2': 0.42}
+    report = evaluation.report()
+    assert '2.0x the floor' in report and 'code 2' in report and 'shuffled-code control -0.003' in report
+    assert 'code R² 0.91 / 0.42 (shuffled 0.00 / -0.00)' in evaluation.summary()
 
 
 def test_r_squared_matches_hand_numbers():

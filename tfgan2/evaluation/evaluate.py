@@ -48,11 +48,11 @@ GENERATION_BATCH = 500
 REAL_EXAMPLES = 10000  # At most this many real images for the real-data figures (both halves).
 SAMPLE_SEED = 0  # Which images are sampled depends on this alone, not on TensorFlow's global seed.
 FLOOR_RESPLITS = 20  # Random re-splits of the real images that give each floor's interval.
-# Figures measured on generated and real images alike; Evaluation has each as NAME and real_NAME.
+# Figures measured on generated and real images alike (Evaluation has each as NAME and real_NAME)
+# that history.csv, the plot and TensorBoard get; density and coverage are left to the report.
 PAIRED_SCALARS = ('frechet_distance', 'kernel_distance', 'classifier_score', 'class_coverage',
                   'class_ambiguity', 'class_share_distance', 'selfsupervised_frechet_distance',
-                  'selfsupervised_kernel_distance', 'precision', 'recall', 'density', 'coverage',
-                  'copy_share')
+                  'selfsupervised_kernel_distance', 'precision', 'recall', 'copy_share')
 # Distances whose real-data floor gets an interval, as real_NAME_interval.
 FLOORS = ('frechet_distance', 'kernel_distance', 'selfsupervised_frechet_distance',
           'selfsupervised_kernel_distance')
@@ -378,7 +378,7 @@ class Evaluator:
 
     def _features(self, images):
         """{space: features} of images in each feature space used, plus 'logits' with the
-        classifier; the primary space (metric) is also under 'primary'."""
+        classifier."""
         features = {}
         if self.classifier:
             features[CLASSIFIER], features['logits'] = self.classifier.features_and_logits(images)

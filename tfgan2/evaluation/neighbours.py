@@ -1,5 +1,5 @@
 """Nearest-neighbour figures between feature sets (numpy, float64, in row chunks so that no
-N x M matrix is held at once):
+N x M distance matrix is held at once):
 
 - precision / recall (Kynkäänniemi et al. 2019): the share of generated images inside the real
   images' k-NN manifold (each real image's ball out to its k-th nearest real neighbour), and the
@@ -16,7 +16,7 @@ import numpy as np
 
 from tfgan2 import errors
 
-CHUNK_ROWS = 1000
+CHUNK_ELEMENTS = 4_000_000  # Distances computed at once (32 MB).
 PRECISION_RECALL_K = 3  # Kynkäänniemi et al.'s choice.
 DENSITY_COVERAGE_K = 5  # Naeem et al.'s choice.
 COPY_QUANTILE = 0.01
@@ -35,8 +35,9 @@ def _distance_chunks(queries, references):
     """Yields (row offset, Euclidean distances [rows, M]) from chunks of `queries` [N, D] to
     every row of `references` [M, D]."""
     reference_norms = np.sum(references ** 2, axis=1)
-    for start in range(0, len(queries), CHUNK_ROWS):
-        chunk = queries[start:start + CHUNK_ROWS]
+    rows = max(1, CHUNK_ELEMENTS // max(len(references), 1))
+    for start in range(0, len(queries), rows):
+        chunk = queries[start:start + rows]
         squared = np.sum(chunk ** 2, axis=1)[:, None] + reference_norms[None, :] - 2 * chunk @ references.T
         yield start, np.sqrt(np.clip(squared, 0, None))
 
