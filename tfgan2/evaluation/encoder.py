@@ -86,13 +86,12 @@ def build_projection(config):
 def augment(images, seed, config):
     """A random view of each image of images [B, H, W, C] in [-1, 1], drawn statelessly from
     `seed` (int [2]): a crop of `min_crop_area` to all of the image (aspect 3:4 to 4:3, mirrored
-    half the time) resized back, then brightness and contrast (and per-channel gains on RGB)
-    within +-`jitter`."""
+    half the time) resized back, brightness and contrast (and per-channel gains on RGB) within
+    +-`jitter`, and Gaussian pixel noise of a standard deviation up to `view_noise`."""
     batch = tf.shape(images)[0]
     height, width, channels = images.shape[1:]
     seeds = tf.random.experimental.stateless_split(seed, 8)
-    uniform = lambda i, low, high, shape=(): tf.random.stateless_uniform(  # noqa: E731
-        tf.concat([[batch], tf.constant(shape, tf.int32)], 0), seeds[i], low, high)
+    uniform = lambda i, low, high: tf.random.stateless_uniform([batch], seeds[i], low, high)  # noqa: E731
     area = uniform(0, config.min_crop_area, 1.0)
     aspect = tf.exp(uniform(1, math.log(3 / 4), math.log(4 / 3)))
     crop_h, crop_w = tf.minimum(tf.sqrt(area / aspect), 1.0), tf.minimum(tf.sqrt(area * aspect), 1.0)
