@@ -3,8 +3,8 @@ gRPC or REST, and saves them as one grid PNG. See serving/README.md for starting
 
 The signature's inputs are read from the server's model metadata, then filled exactly as
 tfgan2-generate fills them for a SavedModel on disk (tfgan2.serving), so both give the same
-images for the same flags. Needs the tfgan2 package (pip install tfgan2; it brings
-tensorflow-serving-api and grpcio).
+images for the same flags. Needs the tfgan2 package with TensorFlow, and for gRPC its serving
+extra: pip install 'tfgan2[tensorflow,serving]' (which brings tensorflow-serving-api and grpcio).
 
 Examples:
   python serving/client.py --model=cgan --label=0,1,2 --num=8 --seed=3 --out=cgan.png
@@ -22,7 +22,7 @@ import urllib.request
 
 from absl import flags
 
-from tfgan2 import cli
+from tfgan2 import cli, errors
 from tfgan2.cli import sample_flags
 
 FLAGS = flags.FLAGS
@@ -42,7 +42,7 @@ flags.adopt_module_key_flags(sample_flags)
 DEFAULT_PORTS = {'grpc': 8500, 'rest': 8501}
 
 
-class ServerError(RuntimeError):
+class ServerError(errors.Error, RuntimeError):
     """The server could not be reached, refused the request or answered what no model server would."""
 
 
@@ -52,8 +52,8 @@ def server_address(server, protocol):
         return f'localhost:{DEFAULT_PORTS[protocol]}'
     host, _, port = server.rpartition(':')
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f'--server={server} is not host:port with a port number, e.g. '
-                         f'localhost:{DEFAULT_PORTS[protocol]}.')
+        raise errors.ConfigError(f'--server={server} is not host:port with a port number, e.g. '
+                                 f'localhost:{DEFAULT_PORTS[protocol]}.')
     return server
 
 
@@ -65,8 +65,8 @@ class GrpcPredictor:
             import grpc
             from tensorflow_serving.apis import prediction_service_pb2_grpc
         except ImportError:
-            raise ValueError('gRPC needs tensorflow-serving-api: pip install "tfgan2[serving]", or use '
-                             '--protocol=rest.') from None
+            raise errors.ConfigError('gRPC needs tensorflow-serving-api: pip install "tfgan2[serving]", or use '
+                                     '--protocol=rest.') from None
         self.server, self.model, self.version, self.timeout = server, model, version, timeout
         self.channel = grpc.insecure_channel(server)
         self.stub = prediction_service_pb2_grpc.PredictionServiceStub(self.channel)
@@ -166,10 +166,10 @@ class RestPredictor:
         if self.row_format:
             scalars = sorted(name for name, value in inputs.items() if value.ndim == 0)
             if scalars:
-                raise ValueError(f'The row format ("instances") gives every input one value per image, '
-                                 f'so it cannot carry the scalar input(s) {", ".join(scalars)} of '
-                                 f'{signature_name}: use --rest_format=columnar, or '
-                                 f'--signature=serving_default.')
+                raise errors.ConfigError(f'The row format ("instances") gives every input one value per image, '
+                                         f'so it cannot carry the scalar input(s) {", ".join(scalars)} of '
+                                         f'{signature_name}: use --rest_format=columnar, or '
+                                         f'--signature=serving_default.')
             count = len(next(iter(inputs.values())))
             body['instances'] = [{name: value[i].tolist() for name, value in inputs.items()}
                                  for i in range(count)]
@@ -219,8 +219,8 @@ def main(argv):
         version, signature_defs = predictor.signature_defs()
         callable_signatures = sorted(name for name in signature_defs if not name.startswith('__'))
         if FLAGS.signature not in callable_signatures:
-            raise ValueError(f'{FLAGS.model} version {version} has no signature {FLAGS.signature!r}; it '
-                             f'has {", ".join(callable_signatures)}.')
+            raise errors.ConfigError(f'{FLAGS.model} version {version} has no signature {FLAGS.signature!r}; it '
+                                     f'has {", ".join(callable_signatures)}.')
         signature_def = signature_defs[FLAGS.signature]
         request = serving.signature_inputs(serving.input_specs(signature_def), FLAGS.label, FLAGS.num,
                                            FLAGS.seed)

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from conftest import TINY_ENCODER, TINY_WIDTHS, synthetic_digits
 
-from tfgan2 import TrainConfig, Trainer, build_gan, data
+from tfgan2 import TrainConfig, Trainer, build_gan, data, errors
 from tfgan2.evaluation import codes, encoder, evaluate, neighbours
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, 'benchmarks'))
@@ -112,7 +112,7 @@ def test_encoder_is_deterministic_and_cached_by_source(digits, tmp_path, monkeyp
     assert len(trainings) == 4
     entries = sorted(tf.io.gfile.listdir(f'{cache}/encoders'))
     assert [entry.split('-')[0] for entry in entries] == ['other', 'synthetic', 'synthetic']
-    with pytest.raises(ValueError, match='uint8'):
+    with pytest.raises(errors.ConfigError, match='uint8'):
         encoder.load_or_train('synthetic', images.astype(np.float32), cache, TINY_ENCODER)
 
 
@@ -234,7 +234,7 @@ def test_labelled_data_gets_the_selfsupervised_figures_beside_the_classifiers(di
 class ToyInfoGAN:
     """Stands in for a trained InfoGAN: 16x16 images of noise whose left half is as bright as code
     1 says and whose right half as code 2 says, or, with `ignores_codes`, pure noise."""
-    kind, code_dim = 'infogan', 2
+    kind = 'infogan'
 
     def __init__(self, ignores_codes=False):
         self.ignores_codes = ignores_codes
@@ -259,7 +259,7 @@ def test_code_r2_reads_codes_that_steer_the_images_and_nothing_where_they_do_not
     assert np.all(r2 > 0.8) and np.all(np.abs(control) < 0.1)
     r2, control = codes.code_r_squared(ToyInfoGAN(ignores_codes=True), TINY_CODES)
     assert np.all(np.abs(r2) < 0.1) and np.all(np.abs(control) < 0.1)
-    with pytest.raises(ValueError, match='InfoGAN'):
+    with pytest.raises(errors.ConfigError, match='InfoGAN'):
         codes.code_r_squared(build_gan('dcgan', unlabeled(synthetic_digits(8)[0]), **TINY_WIDTHS))
 
 
@@ -287,8 +287,8 @@ def test_cli_reports_selfsupervised_figures_and_code_r2_for_an_unlabeled_infogan
     gan = build_gan('infogan', own, **TINY_WIDTHS)
     Trainer(gan, str(tmp_path / 'run'), TrainConfig(batch_size=64, steps_per_epoch=2, verbose=False)).fit(own, epochs=1)
     result = subprocess.run(
-        [sys.executable, '-m', 'tfgan2.cli.evaluate', f'--model_dir={tmp_path / "run"}',
-         f'--data={tmp_path / "shapes.npy"}', '--num_samples=40', '--code_samples=200'],
+        [sys.executable, '-m', 'tfgan2.cli.evaluate', f'--model_dir={tmp_path / "run"}',  # reads the recorded .npy
+         '--num_samples=40', '--code_samples=200'],
         capture_output=True, text=True, timeout=600, env={**os.environ, 'TFGAN2_CACHE': str(tmp_path / 'cache')})
     assert result.returncode == 0, result.stderr[-3000:]
     for row in ('selfsupervised features', 'Frechet distance', 'kernel distance', 'precision', 'recall',

@@ -72,7 +72,7 @@ def predict(model, images, batch_size=1000):
 
 def code_r_squared(gan, config=CodeConfig()):
     """(R² per continuous code, R² per code of the shuffled-code control) of an InfoGAN
-    (`gan.code_dim` codes), on `config.test_samples` images drawn apart from the training ones."""
+    (`gan.hyperparameters.code_dim` codes), on `config.test_samples` images drawn apart from the training ones."""
     if getattr(gan, 'kind', None) != 'infogan':
         raise errors.ConfigError(f'Code R² measures InfoGAN\'s continuous codes; this GAN is '
                                  f'{getattr(gan, "kind", type(gan).__name__)!r}.')

@@ -61,7 +61,7 @@ def stage_widths(image_size, max_width):
 def build_encoder(image_shape, config):
     """Stride-2 convolution stages, global average pooling and a linear `representation` that
     the projection head trains on; the `features` are its directions (unit length)."""
-    init = lambda offset: keras.initializers.HeNormal(seed=config.seed + offset)  # noqa: E731
+    init = lambda offset: keras.initializers.HeNormal(seed=config.seed + offset)
     inputs = keras.Input(image_shape, name='images')
     x = inputs
     widths = stage_widths(max(image_shape[:2]), config.max_width)
@@ -76,7 +76,7 @@ def build_encoder(image_shape, config):
 def build_projection(config):
     """SimCLR's projection head: the loss is computed on its outputs, the features are taken
     before it (they keep what the loss teaches to ignore)."""
-    init = lambda offset: keras.initializers.HeNormal(seed=config.seed + 100 + offset)  # noqa: E731
+    init = lambda offset: keras.initializers.HeNormal(seed=config.seed + 100 + offset)
     return keras.Sequential([keras.Input((config.feature_dim,)),
                              layers.Dense(config.feature_dim, activation='relu', kernel_initializer=init(0)),
                              layers.Dense(config.projection_dim, kernel_initializer=init(1))],
@@ -91,7 +91,7 @@ def augment(images, seed, config):
     batch = tf.shape(images)[0]
     height, width, channels = images.shape[1:]
     seeds = tf.random.experimental.stateless_split(seed, 8)
-    uniform = lambda i, low, high: tf.random.stateless_uniform([batch], seeds[i], low, high)  # noqa: E731
+    uniform = lambda i, low, high: tf.random.stateless_uniform([batch], seeds[i], low, high)
     area = uniform(0, config.min_crop_area, 1.0)
     aspect = tf.exp(uniform(1, math.log(3 / 4), math.log(4 / 3)))
     crop_h, crop_w = tf.minimum(tf.sqrt(area / aspect), 1.0), tf.minimum(tf.sqrt(area * aspect), 1.0)

@@ -32,6 +32,8 @@ import dataclasses
 import json
 import logging
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
@@ -39,6 +41,13 @@ import tensorflow as tf
 
 from tfgan2 import artifacts, errors, export, storage
 from tfgan2.evaluation import classifier, codes, encoder, inception, metrics, neighbours
+
+if TYPE_CHECKING:
+    from tfgan2.data import ImageData
+    from tfgan2.models import GAN
+
+# `generate(count, labels)`: `count` images in [-1, 1], of `labels` (int32 [count]) when not None.
+Generate = Callable[[int, np.ndarray | None], np.ndarray]
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +180,7 @@ class Evaluation:
 
     def _distance_rows(self, prefix):
         fd, kid = prefix + 'frechet_distance', prefix + 'kernel_distance'
-        value = lambda name: getattr(self, name)  # noqa: E731
+        value = lambda name: getattr(self, name)
         rows = [('Frechet distance', value(fd), value('real_' + fd), '.4g',
                  self._floor_note(value(fd), value('real_' + fd), value(f'real_{fd}_interval')))]
         if value(kid) is not None:
@@ -250,7 +259,7 @@ class Evaluation:
 
     def save_json(self, path):
         """Writes all figures as JSON (NaN as null), atomically, to any tf.io.gfile path."""
-        clean = lambda v: None if isinstance(v, float) and math.isnan(v) else v  # noqa: E731
+        clean = lambda v: None if isinstance(v, float) and math.isnan(v) else v
         record = {k: [clean(x) for x in v] if isinstance(v, list) else clean(v)
                   for k, v in dataclasses.asdict(self).items()}
         storage.write_atomically(path, json.dumps(record, indent=2))
@@ -315,9 +324,12 @@ class Evaluator:
     """Measures generators against one data set; the feature networks and real-data figures are
     computed once here and shared by every `evaluate` call."""
 
-    def __init__(self, data, test=None, num_samples=None, metric=None, cache_dir=None,
-                 classifier_config=None, inception_weights='imagenet', real_examples=REAL_EXAMPLES,
-                 selfsupervised=True, encoder_config=None, code_config=None):
+    def __init__(self, data: 'ImageData', test: 'ImageData | None' = None, num_samples: int | None = None,
+                 metric: str | None = None, cache_dir: str | None = None,
+                 classifier_config: classifier.ClassifierConfig | None = None,
+                 inception_weights: str = 'imagenet', real_examples: int = REAL_EXAMPLES,
+                 selfsupervised: bool = True, encoder_config: encoder.EncoderConfig | None = None,
+                 code_config: codes.CodeConfig | None = None):
         """`data`, `test`: `tfgan2.data.ImageData`; with no `test`, a deterministic part of `data`
         (up to a fifth, at most `real_examples`) is held out for the real-data figures.
         `selfsupervised`: also measure in the self-supervised encoder's features (always so with
@@ -467,7 +479,7 @@ class Evaluator:
                                      f'the generator was trained on.')
         return images
 
-    def evaluate(self, generate, class_conditional=False):
+    def evaluate(self, generate: Generate, class_conditional: bool = False) -> Evaluation:
         """Evaluates `num_samples` images from `generate(count, labels)` (images in [-1, 1]).
 
         With `class_conditional`, labels are requested evenly over the classes (and label
@@ -497,7 +509,7 @@ class Evaluator:
                 evaluation.label_accuracy, evaluation.label_accuracy_per_class = overall, per_class.tolist()
         return evaluation
 
-    def evaluate_gan(self, gan, seed=0):
+    def evaluate_gan(self, gan: 'GAN', seed: int = 0) -> Evaluation:
         """Evaluates a `tfgan2.models` GAN (its averaged generator), requesting classes if it
         draws classes of the data; for InfoGAN, also how well each continuous code can be read
         back from the images (`tfgan2.evaluation.codes`)."""
@@ -549,7 +561,7 @@ class EvaluationCallback(keras.callbacks.Callback):
     epochs compare fairly) and adds its figures (`Evaluation.scalars()`) to the epoch's logs,
     which the trainer writes into history.csv, the plot and TensorBoard."""
 
-    def __init__(self, evaluator, every, seed=0):
+    def __init__(self, evaluator: Evaluator, every: int, seed: int = 0):
         super().__init__()
         self.evaluator, self.every, self.seed = evaluator, every, seed
 
