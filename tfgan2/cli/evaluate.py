@@ -1,17 +1,20 @@
 """Measures a trained generator against real images, each figure beside its real-data value.
 Labeled data: Fréchet distance and classifier score with its coverage and ambiguity, the class
 histogram, label accuracy for conditional models and per-class collapse flags, in the features of
-a classifier trained on the data. Any data, offline: Fréchet and kernel distances,
-precision/recall, density/coverage and the share of near-copies of training images (flagging a
-generator that memorises), in the features of an encoder trained on the data without labels.
-InfoGAN runs: how well a fresh regressor reads each continuous code back from the images (R²).
-With --metric=inception, FID and KID in InceptionV3 features (weights on disk or downloadable).
+a classifier trained on the data. Any data, offline (the headline for unlabeled data, beside the
+classifier's or Inception's figures otherwise): Fréchet and kernel distances, each beside its
+real-vs-real floor and the floor's spread over re-splits, precision/recall, density/coverage and
+the share of near-copies of training images (flagging a generator that memorises), in the
+features of an encoder trained on the data without labels (a few CPU-minutes on first use, then
+cached; nothing is downloaded). InfoGAN runs: how well a fresh regressor reads each continuous
+code back from the images (R², beside a shuffled-code control). With --metric=inception, FID
+and KID in InceptionV3 features (weights on disk or downloadable).
 
 Examples:
   tfgan2-evaluate --model_dir=runs/cgan                       # a training run, on its dataset
   tfgan2-evaluate --saved_model=exports/cgan --dataset=fashion_mnist   # latest exported version
-  tfgan2-evaluate --model_dir=runs/photos --data=photos/      # unlabeled images, offline
-  tfgan2-evaluate --model_dir=runs/mine --data=my_images/ --metric=inception --inception_weights=/models/iv3.h5
+  tfgan2-evaluate --model_dir=runs/photos                     # the unlabeled folder it trained on, offline
+  tfgan2-evaluate --model_dir=runs/mine --metric=inception --inception_weights=/models/iv3.h5
 """
 
 import os
