@@ -7,7 +7,9 @@ rows run at different moments on a shared machine get the same compute; evaluati
 counted. Each row is evaluated --late_evaluations times over the last --late_window_minutes of
 the budget, because where a GAN stops moves its FD by about 15% from one few hundred steps to
 the next: the targets are judged on the mean of those readings. Our models train with the
-defaults of TrainConfig and of each model; the references with their own.
+defaults of TrainConfig and of each model; the references with their own. Each evaluation also
+reports the self-supervised encoder's FD and precision/recall and, for InfoGAN, each continuous
+code's R² (tfgan2.evaluation.codes).
 
 Rows: a model name (its defaults); MODEL:name=value:name=value, where a name is a hyperparameter
 or a TrainConfig field (selfcond:clusters=20, cgan:loss=hinge:n_critic=2) or `recipe`
@@ -61,6 +63,9 @@ TARGET_WORST_SHARE = 0.5
 # score of at least 0.9x the real data's, and, for conditional models, label accuracy and no
 # collapsed class as above.
 OWN_DATA_FD_RATIO, OWN_DATA_SCORE_RATIO = 10.0, 0.9
+# Issue 22's target for InfoGAN's continuous codes: a fresh regressor reads each back with R² of at
+# least 0.8 from the 8-bit images, while the same regressor on shuffled codes stays at most 0.02.
+TARGET_CODE_R2, TARGET_CODE_CONTROL = 0.8, 0.02
 
 
 def evaluation_budgets(budget_seconds, count, window_seconds):
@@ -208,12 +213,21 @@ def mean_figures(evaluations):
             'worst_share': float(np.min(shares)), 'mean_diversity': float(np.nanmean(diversity)),
             'worst_diversity': float(np.nanmin(diversity)),
             'label_accuracy': None if first.label_accuracy is None else mean('label_accuracy'),
-            'collapsed': sorted({name for e in evaluations for name in e.collapsed_classes})}
+            'collapsed': sorted({name for e in evaluations for name in e.collapsed_classes}),
+            'selfsupervised_fd_ratio': None if first.selfsupervised_frechet_distance is None else float(np.mean(
+                [e.selfsupervised_frechet_distance / e.real_selfsupervised_frechet_distance for e in evaluations])),
+            'precision_recall': None if first.precision is None else (mean('precision'), mean('recall')),
+            'code_r2': None if first.code_r2 is None else (np.mean([e.code_r2 for e in evaluations], axis=0),
+                                                           np.mean([e.code_r2_shuffled for e in evaluations], axis=0))}
 
 
 def missed_targets(figures, conditional, real_score):
     """The targets the mean figures miss, as short phrases (empty when all are met): issue 15's
-    on Fashion-MNIST, issue 14's on other data."""
+    on Fashion-MNIST, issue 14's on other data, and issue 22's for InfoGAN's codes."""
+    if figures['code_r2'] is not None:
+        r2, control = figures['code_r2']
+        if min(r2) < TARGET_CODE_R2 or max(control) > TARGET_CODE_CONTROL:
+            return [*missed_targets({**figures, 'code_r2': None}, conditional, real_score), 'code R²']
     if FLAGS.data != 'fashion_mnist':
         checks = [(figures['fd_ratio'] <= OWN_DATA_FD_RATIO, f'FD > {OWN_DATA_FD_RATIO:g}x'),
                   (figures['score'] >= OWN_DATA_SCORE_RATIO * real_score, f'score < {OWN_DATA_SCORE_RATIO}x real')]
@@ -244,18 +258,24 @@ def print_table(results, evaluator, budgets, train_examples):
     late = ' / '.join(f'{b / 60:g}' for b in budgets)
     print(f'| row | seed | steps | epochs | wall min | FD at {late} CPU min | mean FD / floor | classifier '
           f'score | coverage / ambiguity | class mix TV | worst class share | diversity mean / worst '
-          f'| label accuracy | collapsed | meets targets |')
-    print('|---|---:|---:|---:|---:|---|---:|---:|---|---:|---:|---|---:|---|---|')
+          f'| label accuracy | collapsed | self-supervised FD / floor | precision / recall '
+          f'| code R² (shuffled control) | meets targets |')
+    print('|---|---:|---:|---:|---:|---|---:|---:|---|---:|---:|---|---:|---|---:|---|---|---|')
     for row, steps, seen, wall, evaluations, conditional in results:
         figures = mean_figures(evaluations)
         missed = missed_targets(figures, conditional, real['classifier_score'])
         label = '-' if figures['label_accuracy'] is None else f'{figures["label_accuracy"]:.3f}'
+        ss_fd = '-' if figures['selfsupervised_fd_ratio'] is None else f'{figures["selfsupervised_fd_ratio"]:.1f}x'
+        pr = '-' if figures['precision_recall'] is None else '{:.2f} / {:.2f}'.format(*figures['precision_recall'])
+        code_r2 = '-' if figures['code_r2'] is None else (
+            ' / '.join(f'{r2:.2f}' for r2 in figures['code_r2'][0])
+            + ' (' + ' / '.join(f'{r2:.2f}' for r2 in figures['code_r2'][1]) + ')')
         print(f'| {row} | {FLAGS.seed} | {steps} | {seen / train_examples:.2f} | {wall / 60:.1f} '
               f'| {" / ".join(f"{e.frechet_distance:.2f}" for e in evaluations)} '
               f'| {figures["fd_ratio"]:.1f}x | {figures["score"]:.2f} '
               f'| {figures["coverage"]:.2f} / {figures["ambiguity"]:.2f} | {figures["share_distance"]:.3f} '
               f'| {figures["worst_share"]:.2f} | {figures["mean_diversity"]:.2f} / {figures["worst_diversity"]:.2f} '
-              f'| {label} | {", ".join(figures["collapsed"]) or "none"} '
+              f'| {label} | {", ".join(figures["collapsed"]) or "none"} | {ss_fd} | {pr} | {code_r2} '
               f'| {"**yes**" if not missed else "no: " + ", ".join(missed)} |')
 
 

@@ -11,6 +11,8 @@ import pytest
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 TINY_WIDTHS = dict(noise_dim=8, generator_widths=(16, 8), discriminator_widths=(8, 16))
+# A self-supervised evaluation encoder that trains in seconds (tfgan2.evaluation.EncoderConfig).
+TINY_ENCODER = dict(max_width=16, feature_dim=16, projection_dim=8, batch_size=64, steps=40)
 
 # Adam with momentum, for tests that compare runs on different devices. With the default
 # beta_1 = 0, a weight whose gradient is near zero moves by about +-lr on the gradient's sign,

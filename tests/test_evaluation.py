@@ -9,10 +9,10 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TINY_WIDTHS, make_idx_dir, synthetic_digits
+from conftest import TINY_ENCODER, TINY_WIDTHS, make_idx_dir, synthetic_digits
 
 from tfgan2 import TrainConfig, Trainer, artifacts, build_gan, data, export, load_run
-from tfgan2.evaluation import classifier, evaluate, metrics
+from tfgan2.evaluation import classifier, encoder, evaluate, metrics
 
 TINY_CLASSIFIER = classifier.ClassifierConfig(epochs=4, batch_size=32, feature_dim=16)
 
@@ -236,7 +236,8 @@ def cache_dir(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def evaluator(train_data, test_data, cache_dir):
-    return evaluate.Evaluator(train_data, test_data, cache_dir=cache_dir, classifier_config=TINY_CLASSIFIER)
+    return evaluate.Evaluator(train_data, test_data, cache_dir=cache_dir, classifier_config=TINY_CLASSIFIER,
+                              encoder_config=encoder.EncoderConfig(**TINY_ENCODER))
 
 
 @pytest.fixture(scope='module')
@@ -302,13 +303,14 @@ def test_real_figures_use_as_many_images_as_each_evaluation_generates(train_data
     # FD is biased upwards on small samples: a floor from more real images than the generated
     # set would flatter it. 50 images per side give a higher floor than the full halves' 200.
     small = evaluate.Evaluator(train_data, test_data, num_samples=50, cache_dir=cache_dir,
-                               classifier_config=TINY_CLASSIFIER)
+                               classifier_config=TINY_CLASSIFIER, selfsupervised=False)
     assert evaluator.num_samples == 200 and small.num_samples == 50
     assert small.real['frechet_distance'] > 1.5 * evaluator.real['frechet_distance']
 
 
 def test_without_test_data_a_part_of_the_data_is_held_out_from_the_classifier(train_data, cache_dir):
-    held_out = evaluate.Evaluator(train_data, cache_dir=cache_dir, classifier_config=TINY_CLASSIFIER)
+    held_out = evaluate.Evaluator(train_data, cache_dir=cache_dir, classifier_config=TINY_CLASSIFIER,
+                                  selfsupervised=False)
     # A fifth (80 images) for the real figures, in halves of 40; the classifier never saw them.
     assert held_out.num_samples == 40
     assert held_out.classifier.info['train_examples'] == 320
@@ -349,6 +351,9 @@ def test_evaluation_callback_records_figures_every_n_epochs(cgan_run):
     assert saved[1]['eval_class_coverage'] == pytest.approx(history[1]['eval_class_coverage'])
     assert 'eval_frechet_distance' not in saved[0] and 'eval_frechet_distance' not in saved[2]
     assert 0 <= saved[1]['eval_label_accuracy'] <= 1
+    for name in ('selfsupervised_frechet_distance', 'precision', 'recall', 'copy_share'):
+        assert saved[1][f'eval_{name}'] == pytest.approx(history[1][f'eval_{name}'])
+        assert saved[1][f'eval_real_{name}'] == pytest.approx(history[1][f'eval_real_{name}'])
     assert (model_dir / 'losses.png').stat().st_size > 0
 
 

@@ -72,9 +72,10 @@ def unlabeled_rgb(count, seed=0):
     return data.ImageData('colours', 'arrays', elements, (32, 32, 3), count, 0, None), images
 
 
-def test_unlabeled_data_is_measured_with_fid_and_kid_and_no_class_figures():
+def test_inception_metric_measures_fid_and_kid_and_no_class_figures():
     colours, images = unlabeled_rgb(12)
-    evaluator = evaluate.Evaluator(colours, num_samples=4, inception_weights=None)
+    evaluator = evaluate.Evaluator(colours, num_samples=4, metric='inception', inception_weights=None,
+                                   selfsupervised=False)
     assert evaluator.metric == 'inception' and evaluator.classifier is None
     constant = evaluator.evaluate(lambda count, _: np.zeros((count, 32, 32, 3), np.float32))
     assert constant.num_samples == 4 and constant.metric == 'inception'

@@ -1,12 +1,20 @@
-"""Measures a trained generator against real images: Fréchet distance and classifier score (each
-beside its real-data value) with its coverage and ambiguity, the class histogram, label accuracy
-for conditional models and per-class collapse flags; or, with --metric=inception (the default for
-unlabeled data), FID and KID in InceptionV3 features.
+"""Measures a trained generator against real images, each figure beside its real-data value.
+Labeled data: Fréchet distance and classifier score with its coverage and ambiguity, the class
+histogram, label accuracy for conditional models and per-class collapse flags, in the features of
+a classifier trained on the data. Any data, offline (the headline for unlabeled data, beside the
+classifier's or Inception's figures otherwise): Fréchet and kernel distances, each beside its
+real-vs-real floor and the floor's spread over re-splits, precision/recall, density/coverage and
+the share of near-copies of training images (flagging a generator that memorises), in the
+features of an encoder trained on the data without labels (a few CPU-minutes on first use, then
+cached; nothing is downloaded). InfoGAN runs: how well a fresh regressor reads each continuous
+code back from the images (R², beside a shuffled-code control). With --metric=inception, FID
+and KID in InceptionV3 features (weights on disk or downloadable).
 
 Examples:
   tfgan2-evaluate --model_dir=runs/cgan                       # a training run, on its dataset
   tfgan2-evaluate --saved_model=exports/cgan --dataset=fashion_mnist   # latest exported version
-  tfgan2-evaluate --model_dir=runs/mine --data=my_images/ --metric=inception --inception_weights=/models/iv3.h5
+  tfgan2-evaluate --model_dir=runs/photos                     # the unlabeled folder it trained on, offline
+  tfgan2-evaluate --model_dir=runs/mine --metric=inception --inception_weights=/models/iv3.h5
 """
 
 import os
@@ -24,14 +32,22 @@ flags.DEFINE_string('checkpoint', None, 'With --model_dir: a checkpoint to evalu
                     'newest, e.g. runs/cgan/checkpoints/ckpt-400.')
 flags.DEFINE_string('saved_model', None, 'An exported generator to evaluate instead: a SavedModel '
                     'folder, or a model folder of numbered versions (the highest is used).')
-flags.DEFINE_enum('metric', None, ['classifier', 'inception'], 'Feature space: classifier (the '
-                  'default for labeled data) or inception (FID/KID; the default for unlabeled data).')
+flags.DEFINE_enum('metric', None, ['classifier', 'selfsupervised', 'inception'], 'Feature space of the '
+                  'Fréchet (and kernel) distance: classifier (the default for labeled data), selfsupervised '
+                  '(an encoder trained on the data without labels; the default for unlabeled data) or '
+                  'inception (FID/KID in InceptionV3 features; needs its ImageNet weights).')
+flags.DEFINE_boolean('selfsupervised', True, 'Also measure in the self-supervised encoder\'s features '
+                     '(precision/recall, density/coverage, near-copies of training images; its Fréchet and '
+                     'kernel distances beside the classifier\'s or Inception\'s). The first use per dataset '
+                     'trains and caches the encoder (a few CPU-minutes).')
+flags.DEFINE_integer('code_samples', 10000, 'InfoGAN: generated images the code regressors train on (their '
+                     'R² is measured on a fifth as many new ones).', lower_bound=10)
 flags.DEFINE_string('inception_weights', 'imagenet', 'With --metric=inception: imagenet (the Keras '
                     'cache, downloaded when online) or the path of the weights file.')
 flags.DEFINE_integer('num_samples', None, 'Generated images to evaluate; defaults to half the real '
                      'images, the size the real-data figures are measured at.', lower_bound=2)
 flags.DEFINE_integer('seed', 0, 'Seed for the generated images.')
-flags.DEFINE_string('cache_dir', None, 'Where evaluation classifiers are cached '
+flags.DEFINE_string('cache_dir', None, 'Where evaluation classifiers and encoders are cached '
                     '(default: $TFGAN2_CACHE, else ~/.cache/tfgan2).')
 flags.DEFINE_string('output', None, 'Also write every figure to this JSON file.')
 flags.adopt_module_key_flags(data_flags)
@@ -114,12 +130,14 @@ def main(argv):
             if recorded and not recorded.startswith('tfds:'):
                 _check_recorded(train, record)
             test = data_flags.load_test_from_flags(recorded, image_size)
-            gan = run_dir.load_gan(FLAGS.checkpoint)
-            generate = evaluation.gan_sampler(gan, FLAGS.seed)
-            class_conditional, source = gan.draws_dataset_classes, FLAGS.model_dir
+            gan, source = run_dir.load_gan(FLAGS.checkpoint), FLAGS.model_dir
+        code_config = evaluation.CodeConfig(train_samples=FLAGS.code_samples,
+                                            test_samples=max(FLAGS.code_samples // 5, 2))
         evaluator = evaluation.Evaluator(train, test, FLAGS.num_samples, FLAGS.metric, FLAGS.cache_dir,
-                                         inception_weights=FLAGS.inception_weights)
-        result = evaluator.evaluate(generate, class_conditional)
+                                         inception_weights=FLAGS.inception_weights,
+                                         selfsupervised=FLAGS.selfsupervised, code_config=code_config)
+        result = (evaluator.evaluate(generate, class_conditional) if FLAGS.saved_model
+                  else evaluator.evaluate_gan(gan, FLAGS.seed))
     except tf.errors.InvalidArgumentError as e:  # An export asked for labels it does not have.
         sys.exit(f'error: the generator rejected its inputs ({e.message.splitlines()[0]}); is '
                  f'the data the one it was trained on?')

@@ -27,7 +27,8 @@ flags.DEFINE_integer('epochs', 5, 'Train until this many epochs are complete (a 
                      'stops at the same count; raise it to train more).')
 flags.DEFINE_integer('eval_every', 0, 'Every N epochs, measure sample quality (see tfgan2-evaluate) into '
                      'history.csv, the plot and TensorBoard; 0: never. The first use per dataset trains '
-                     'and caches its evaluation classifier (a few minutes).', lower_bound=0)
+                     'and caches its evaluation networks (a classifier for labeled data, a self-supervised '
+                     'encoder for any data; a few CPU-minutes each).', lower_bound=0)
 flags.DEFINE_enum('strategy', 'default', ['default', 'mirrored', 'multi_worker', 'tpu'],
                   'Where to run (tf.distribute): default (one device), mirrored (every local GPU), '
                   'multi_worker (one process per machine, the cluster in TF_CONFIG), tpu (see --tpu). '

@@ -2,17 +2,12 @@
 
 Its logits give the classifier score and label accuracy; its penultimate layer is the feature
 space of the Fréchet distance (TF-GAN's `mnist_frechet_distance` idea, for any labeled data).
-The cache is keyed by the data's name and a fingerprint of the training sample and recipe, so
-changed data or a changed recipe trains a new classifier instead of silently reusing a stale one.
-Cache paths are built from a validated name and the fingerprint only, never from a run's files.
+It is cached (`tfgan2.evaluation.cache`) by the data's name and a fingerprint of the training
+sample and recipe.
 """
 
 import dataclasses
-import hashlib
-import json
 import logging
-import os
-import tempfile
 import time
 
 import keras
@@ -20,8 +15,8 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from tfgan2 import errors, storage
-from tfgan2.data import checked_name
+from tfgan2 import errors
+from tfgan2.evaluation import cache
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +24,6 @@ logger = logging.getLogger(__name__)
 RECIPE_VERSION = 2
 FEATURE_LAYER = 'features'
 MODEL_FILE = 'classifier.keras'
-INFO_FILE = 'info.json'  # Written last: a cache entry is complete when it exists.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,11 +35,6 @@ class ClassifierConfig:
     feature_dim: int = 128
     max_train_examples: int = 60000  # A deterministic sample of larger data.
     seed: int = 0
-
-
-def default_cache_dir():
-    """$TFGAN2_CACHE if set, else ~/.cache/tfgan2."""
-    return os.environ.get('TFGAN2_CACHE') or os.path.join(os.path.expanduser('~'), '.cache', 'tfgan2')
 
 
 def unit_range_batches(images, batch_size):
@@ -73,34 +62,41 @@ def build_classifier(image_shape, num_classes, feature_dim=128, seed=0):
     return keras.Model(inputs, logits, name='evaluation_classifier')
 
 
+def fit_in_stateless_order(model, train_images, targets, epochs, batch_size, seed, callbacks=()):
+    """Fits a compiled `model` to uint8 images [N, H, W, C] (scaled to [-1, 1] per batch) and
+    `targets` [N, ...], in an order that depends on (seed, epoch) alone."""
+    # Kept as uint8 and scaled per batch: a quarter of the memory of float32 images.
+    images, targets = tf.constant(train_images, tf.uint8), tf.constant(targets)
+    count = len(train_images)
+
+    def epoch_batches(epoch):
+        # Stateless, so the order depends on (seed, epoch) alone, not on TensorFlow's global seed
+        # (which whatever ran earlier in the process may have set); a cached network is then the
+        # same whoever trained it.
+        order = tf.random.experimental.stateless_shuffle(tf.range(count), seed=[seed, epoch])
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    def scaled(order):
+        return tf.cast(tf.gather(images, order), tf.float32) / 127.5 - 1, tf.gather(targets, order)
+
+    batches = (tf.data.Dataset.range(epochs).flat_map(epoch_batches).map(scaled)
+               .prefetch(tf.data.AUTOTUNE))
+    model.fit(batches, epochs=epochs, steps_per_epoch=-(-count // batch_size), shuffle=False, verbose=0,
+              callbacks=list(callbacks))
+    return model
+
+
 def train_classifier(train_images, train_labels, num_classes, config):
     """Fits a fresh `build_classifier` model on uint8 images and int labels; returns the model."""
     model = build_classifier(train_images.shape[1:], num_classes, config.feature_dim, config.seed)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=['accuracy'])
-    # Kept as uint8 and scaled per batch: a quarter of the memory of float32 images.
-    images, labels = tf.constant(train_images, tf.uint8), tf.constant(train_labels, tf.int32)
-    count = len(train_images)
-
-    def epoch_batches(epoch):
-        # Stateless, so the order depends on (seed, epoch) alone, not on TensorFlow's global seed
-        # (which whatever ran earlier in the process may have set); a cached classifier is then the
-        # same whoever trained it.
-        order = tf.random.experimental.stateless_shuffle(tf.range(count), seed=[config.seed, epoch])
-        return tf.data.Dataset.from_tensor_slices(order).batch(config.batch_size)
-
-    def scaled(order):
-        return tf.cast(tf.gather(images, order), tf.float32) / 127.5 - 1, tf.gather(labels, order)
-
-    batches = (tf.data.Dataset.range(config.epochs).flat_map(epoch_batches).map(scaled)
-               .prefetch(tf.data.AUTOTUNE))
     log_epoch = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: logger.info(
         'Evaluation classifier epoch %d/%d: training accuracy %.4f', epoch + 1, config.epochs,
         logs['accuracy']))
-    model.fit(batches, epochs=config.epochs, steps_per_epoch=-(-count // config.batch_size),
-              shuffle=False, verbose=0, callbacks=[log_epoch])
-    return model
+    return fit_in_stateless_order(model, train_images, np.asarray(train_labels, np.int32), config.epochs,
+                                  config.batch_size, config.seed, [log_epoch])
 
 
 class EvaluationClassifier:
@@ -124,28 +120,8 @@ class EvaluationClassifier:
 
 def fingerprint(images, labels, num_classes, config):
     """A short hash of the training sample and the recipe that trains on it."""
-    digest = hashlib.sha256()
-    digest.update(json.dumps([RECIPE_VERSION, int(num_classes), dataclasses.asdict(config)],
-                             sort_keys=True).encode())
-    digest.update(np.ascontiguousarray(images, np.uint8).tobytes())
-    digest.update(np.ascontiguousarray(labels, np.int32).tobytes())
-    return digest.hexdigest()[:16]
-
-
-def _load(path):
-    info = json.loads(storage.read_text(os.path.join(path, INFO_FILE)))
-    with storage.local_copy(os.path.join(path, MODEL_FILE)) as local:
-        return EvaluationClassifier(keras.saving.load_model(local), info)
-
-
-def _save(model, info, path):
-    """Publishes the model, then its info; each file appears whole, and concurrent writers of one
-    entry write the same classifier."""
-    with tempfile.TemporaryDirectory() as local_dir:
-        local = os.path.join(local_dir, MODEL_FILE)  # Keras saves to local paths only.
-        model.save(local)
-        storage.publish(os.path.join(path, MODEL_FILE), lambda tmp: tf.io.gfile.copy(local, tmp, overwrite=True))
-    storage.write_atomically(os.path.join(path, INFO_FILE), json.dumps(info, indent=2))
+    return cache.fingerprint([RECIPE_VERSION, int(num_classes), dataclasses.asdict(config)],
+                             np.asarray(images, np.uint8), np.asarray(labels, np.int32))
 
 
 def load_or_train(name, images, labels, num_classes, cache_dir=None, config=ClassifierConfig()):
@@ -155,15 +131,16 @@ def load_or_train(name, images, labels, num_classes, cache_dir=None, config=Clas
     if np.asarray(images).dtype != np.uint8:
         raise errors.ConfigError(f'images must be uint8 pixels, got {np.asarray(images).dtype}.')
     key = fingerprint(images, labels, num_classes, config)
-    path = os.path.join(cache_dir or default_cache_dir(), 'classifiers', f'{checked_name(name)}-{key}')
-    if tf.io.gfile.exists(os.path.join(path, INFO_FILE)):
-        return _load(path)
-    logger.info('Training the %s evaluation classifier on %d images (%d epochs); it is cached in '
-                '%s for later runs.', name, len(images), config.epochs, path)
-    start = time.perf_counter()
-    model = train_classifier(images, labels, num_classes, config)
-    info = {'name': name, 'fingerprint': key, 'num_classes': int(num_classes),
-            'image_shape': list(images.shape[1:]), 'train_examples': len(images),
-            'train_seconds': round(time.perf_counter() - start, 1), 'config': dataclasses.asdict(config)}
-    _save(model, info, path)
-    return _load(path)
+    path = cache.entry_path(cache_dir, 'classifiers', name, key)
+
+    def train():
+        logger.info('Training the %s evaluation classifier on %d images (%d epochs); it is cached in '
+                    '%s for later runs.', name, len(images), config.epochs, path)
+        start = time.perf_counter()
+        model = train_classifier(images, labels, num_classes, config)
+        return model, {'name': name, 'fingerprint': key, 'num_classes': int(num_classes),
+                       'image_shape': list(images.shape[1:]), 'train_examples': len(images),
+                       'train_seconds': round(time.perf_counter() - start, 1),
+                       'config': dataclasses.asdict(config)}
+
+    return EvaluationClassifier(*cache.load_or_train(path, train, MODEL_FILE))
