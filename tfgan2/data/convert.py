@@ -8,6 +8,8 @@ import tensorflow as tf
 from tfgan2 import errors
 
 FLOAT_RANGES = ((0.0, 1.0), (-1.0, 1.0))
+# The largest image side the networks are built for; a larger size is a mistake, not a request.
+MAX_IMAGE_SIDE = 4096
 
 
 def pixel_range(dtype, low, high, source):
@@ -68,7 +70,7 @@ def image_size_pair(image_size):
     except (TypeError, ValueError):
         size = ()
     size = size * 2 if len(size) == 1 else size
-    if len(size) != 2 or min(size) < 1:
-        raise errors.DataError(f'image_size={image_size!r} is not an image size; pass 64 (square), '
-                               f'(64, 48) or "64x48" (height x width).')
+    if len(size) != 2 or min(size) < 1 or max(size) > MAX_IMAGE_SIDE:
+        raise errors.DataError(f'image_size={image_size!r} is not an image size of at most {MAX_IMAGE_SIDE} px; '
+                               f'pass 64 (square), (64, 48) or "64x48" (height x width).')
     return size
