@@ -28,7 +28,9 @@ class ImageData:
     `source` says where the images came from ('tfds:mnist', 'folder:/dir', ...), as a run
     records it; `name` is a short validated identifier that cache keys may use. `gather` maps
     int64 indices [K] to (images [K, H, W, C], labels [K]) for data that can be read in any
-    order (held in memory, or files); it is None for data that can only be streamed."""
+    order (held in memory, or files); it is None for data that can only be streamed.
+    `find_unreadable`, for data read from files while training, maps indices to why the first
+    of their files that cannot be read cannot be, or None."""
     name: str
     source: str
     elements: tf.data.Dataset
@@ -37,6 +39,7 @@ class ImageData:
     num_classes: int  # 0 when unlabeled
     class_names: tuple | None  # None when unlabeled
     gather: Callable | None = dataclasses.field(default=None, repr=False, compare=False)
+    find_unreadable: Callable | None = dataclasses.field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         checked_name(self.name)

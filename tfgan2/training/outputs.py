@@ -4,7 +4,7 @@ the GIF of all epoch grids, the history table and its plot, and TensorBoard scal
 import numpy as np
 import tensorflow as tf
 
-from tfgan2 import artifacts
+from tfgan2 import artifacts, storage
 
 
 class RunOutputs:
@@ -13,7 +13,8 @@ class RunOutputs:
 
     def __init__(self, gan, run, preview_noise):
         self.gan, self.run, self.preview_noise = gan, run, preview_noise
-        self.writer = tf.summary.create_file_writer(run.logs_dir)
+        with storage.writing(run.logs_dir):  # A full disk: one line naming the folder.
+            self.writer = tf.summary.create_file_writer(run.logs_dir)
 
     def preview_grids(self):
         """{grid name: uint8 image}, the main grid ('epoch') first."""
@@ -21,7 +22,7 @@ class RunOutputs:
                 for name, (latent, rows) in self.gan.preview_latents(self.preview_noise).items()}
 
     def log_step(self, step, metrics, images_per_second):
-        with self.writer.as_default(step=step):
+        with storage.writing(self.run.logs_dir), self.writer.as_default(step=step):
             for key, value in metrics.items():
                 tf.summary.scalar(f'train/{key}', value)
             tf.summary.scalar('train/images_per_second', images_per_second)
@@ -36,12 +37,13 @@ class RunOutputs:
         artifacts.write_gif(frames, self.run.gif_path)
         artifacts.write_history(self.run.history_path, history)
         artifacts.plot_history(history, self.run.plot_path)
-        with self.writer.as_default(step=step):
+        with storage.writing(self.run.logs_dir), self.writer.as_default(step=step):
             for key, value in history[-1].items():
                 tf.summary.scalar(f'epoch/{key}', value)
             for name, grid in grids.items():
                 tf.summary.image(f'preview/{name}', grid[np.newaxis], max_outputs=1)
-        self.writer.flush()
+            self.writer.flush()
 
     def close(self):
-        self.writer.close()
+        with storage.writing(self.run.logs_dir):
+            self.writer.close()
