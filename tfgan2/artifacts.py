@@ -84,8 +84,8 @@ def read_history(path):
         epochs = [row['epoch'] for row in history]
         if any(not isinstance(row.get(key), int) for row in history for key in ('epoch', 'step')):
             raise ValueError('every row needs a whole epoch and step')
-        if epochs != list(range(1, len(epochs) + 1)):
-            raise ValueError(f'its epochs are {epochs[:5]}..., not 1, 2, 3, ...')
+        if any(epoch < 1 for epoch in epochs) or epochs != sorted(set(epochs)):
+            raise ValueError(f'its epochs are {epochs[:5]}..., not counting up from 1')
     except (ValueError, TypeError, csv.Error) as e:  # UnicodeDecodeError is a ValueError
         raise errors.RunError(f'{path} is damaged ({storage.error_line(e)}); restore it from a copy, or move it '
                               f'away to start a new history from the next epoch.') from None

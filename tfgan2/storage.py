@@ -219,7 +219,7 @@ class FolderLock:
             age = time.time() - holder['heartbeat'] if holder else None
             if age is not None and -self.stale_after < age < self.stale_after:
                 raise FolderInUseError(self._in_use_message(holder, age))
-            if holder is None:
+            if holder is None or age < 0:  # unreadable, or a heartbeat from the future
                 logger.warning('%s names no live holder (damaged); taking the lock over.', self.path)
         mine = _holder()
         write_atomically(self.path, json.dumps(mine))
