@@ -10,6 +10,10 @@ import pytest
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
+# How long a test waits for a subprocess or a server before calling it hung: a guard against a
+# hang, never a measure of speed, so a loaded machine does not fail a test.
+PATIENCE_S = 3600
+
 TINY_WIDTHS = dict(noise_dim=8, generator_widths=(16, 8), discriminator_widths=(8, 16))
 
 # Adam with momentum, for tests that compare runs on different devices. With the default
@@ -82,12 +86,24 @@ def crash_after(steps):
     return keras.callbacks.LambdaCallback(on_train_batch_end=count)
 
 
-def wait_for(path, process, seconds=120):
-    """Waits until `path` exists while `process` (a subprocess.Popen) keeps running."""
-    deadline = time.monotonic() + seconds
-    while not os.path.exists(path):
-        assert time.monotonic() < deadline and process.poll() is None, 'the process ended or hung'
-        time.sleep(0.2)
+def wait_for(path, process):
+    """Waits until `path` exists, as long as `process` (a subprocess.Popen) runs."""
+    wait_until(lambda: os.path.exists(path), process, f'{path} appeared')
+
+
+def wait_until(condition, process, what='the condition held'):
+    """Waits until `condition()` holds, as long as `process` runs: an event, not a time limit, so
+    a loaded machine only makes it wait longer."""
+    while not condition():
+        assert process.poll() is None, f'the process ended (exit {process.returncode}) before {what}'
+        time.sleep(0.05)  # the polling interval only: no outcome depends on it
+
+
+def newest_step(model_dir):
+    """The step of the newest checkpoint in a run folder (0 when it has none)."""
+    folder = os.path.join(model_dir, 'checkpoints')
+    names = os.listdir(folder) if os.path.isdir(folder) else []
+    return max([int(name[5:-6]) for name in names if name.startswith('ckpt-') and name.endswith('.index')] or [0])
 
 
 @pytest.fixture(scope='session')

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import PATIENCE_S
 
 # A command whose main raises what argv[1] names, run the way every tfgan2 command runs.
 COMMAND = '''
@@ -24,7 +25,7 @@ cli.run(main, __name__)
 
 def command(raised, *flags, env=None):
     return subprocess.run([sys.executable, '-c', COMMAND, raised, *flags], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, **(env or {})})
+                          timeout=PATIENCE_S, env={**os.environ, **(env or {})})
 
 
 def test_a_library_error_ends_in_one_line_naming_the_flag():

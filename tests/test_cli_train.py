@@ -8,14 +8,14 @@ import subprocess
 import sys
 
 import pytest
-from conftest import wait_for
+from conftest import PATIENCE_S, wait_for
 
 TINY = ['--noise_dim=8', '--generator_widths=16,8', '--discriminator_widths=8,16']
 
 
 def train(*args, cwd=None):
     return subprocess.run([sys.executable, '-m', 'tfgan2.cli.train', *args], capture_output=True,
-                          text=True, timeout=300, cwd=cwd)
+                          text=True, timeout=PATIENCE_S, cwd=cwd)
 
 
 def error_lines(result):
@@ -69,7 +69,7 @@ def test_flags_are_derived_from_the_training_config_and_the_models():
               '        assert flags.FLAGS[name].default is None, name\n'
               '        assert cls.kind in flags.FLAGS[name].help, name\n'
               'print("checked")\n')
-    result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=PATIENCE_S)
     assert result.returncode == 0 and 'checked' in result.stdout, result.stderr[-2000:]
 
 
@@ -79,7 +79,7 @@ def test_ctrl_c_ends_with_one_line_and_a_rerun_resumes(tmp_path, idx_dir):
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(tmp_path / 'history.csv', process)
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
+    _, stderr = process.communicate(timeout=PATIENCE_S)
     assert process.returncode == 1
     last = stderr.strip().splitlines()[-1]
     assert last.startswith('stopped: Interrupted at step') and 'Traceback' not in stderr, stderr[-2000:]
