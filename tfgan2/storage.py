@@ -147,7 +147,7 @@ def error_line(error):
     text = str(getattr(error, 'strerror', None) or getattr(error, 'message', None) or error).strip()
     line = text.splitlines()[0] if text else type(error).__name__
     line = re.sub(r'^\{\{[^}]*\}\}\s*|\s*\[Op:\w+\].*$', '', line)
-    return re.sub(r'^\S*(tempstate|_temp)\S*; ', '', line)
+    return re.sub(r'^\S*(tempstate|_temp|\.tmp-)\S*; ', '', line)
 
 
 # A lock file holds one small JSON object; no more of a damaged one is read.
