@@ -38,8 +38,8 @@ class TrainConfig:
 
     def __post_init__(self):
         checks = [('batch_size', self.batch_size >= 1, 'at least 1'),
-                  ('g_learning_rate', 0 < self.g_learning_rate < math.inf, 'positive and finite'),
-                  ('d_learning_rate', 0 < self.d_learning_rate < math.inf, 'positive and finite'),
+                  ('g_learning_rate', 0 < self.g_learning_rate < math.inf, 'greater than 0 (and finite)'),
+                  ('d_learning_rate', 0 < self.d_learning_rate < math.inf, 'greater than 0 (and finite)'),
                   ('g_beta_1', 0 <= self.g_beta_1 < 1, 'in [0, 1)'),
                   ('d_beta_1', 0 <= self.d_beta_1 < 1, 'in [0, 1)'),
                   ('beta_2', 0 <= self.beta_2 < 1, 'in [0, 1)'),
