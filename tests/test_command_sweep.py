@@ -129,8 +129,8 @@ def test_export_ends_in_an_export_or_one_line_for_every_flag_extreme(root, tmp_p
         ([f'--model_dir={root}/damaged-run', base], ('error', 'gan.json is not a tfgan2 run record')),
         ([f'--model_dir={damaged}', base], ('error', 'newest checkpoint', 'is damaged', 'ckpt-0')),
         ([f'--model_dir={damaged}', base, f'--checkpoint={damaged}/checkpoints/ckpt-0'], ('result',)),
-        ([run, base, f'--checkpoint={root}/nowhere/ckpt-3'], ('error', 'can be read')),
-        ([run, base, '--checkpoint=ram://nothing'], ('error', 'can be read')),
+        ([run, base, f'--checkpoint={root}/nowhere/ckpt-3'], ('error', 'names no checkpoint')),
+        ([run, base, '--checkpoint=ram://nothing'], ('error', 'names no checkpoint')),
         ([run, base, f'--checkpoint={root}/runs/dcgan-1/checkpoints/ckpt-1'], ('error', 'does not fit this GAN')),
     ]
     outcomes = run_sweep('tfgan2.cli.export', [args for args, _ in cases])
@@ -166,7 +166,7 @@ def test_evaluate_ends_in_figures_or_one_line_for_every_flag_extreme(root, tmp_p
         ([run, data, '--image_size=0'], ('error', 'is not an image size')),
         ([run, data, '--image_size=100000'], ('error', 'is not an image size of at most 4096')),
         ([run, data, '--image_size=32'], ('error',)),
-        ([run, data, f'--checkpoint={root}/nowhere/ckpt-1'], ('error', 'can be read')),
+        ([run, data, f'--checkpoint={root}/nowhere/ckpt-1'], ('error', 'names no checkpoint')),
         ([f'--saved_model={root}/corrupt', data], ('error', 'is not a readable SavedModel')),
         ([run, data, '--metric=inception', f'--inception_weights={root}/nowhere.h5'],
          ('error', '--inception_weights=')),

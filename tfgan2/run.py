@@ -145,6 +145,11 @@ class RunDir:
         """The GAN of this run with the networks of `checkpoint` (default: the newest readable
         one; without `fallback`, the newest, refusing to fall back past a damaged one); the
         optimizers' state is left out."""
+        if checkpoint and not tf.io.gfile.glob(f'{checkpoint}.index'):
+            newest = next(iter(self.checkpoints()), None)
+            raise CheckpointError(f'checkpoint={checkpoint} names no checkpoint (there is no {checkpoint}.index); '
+                                  f'pass a prefix such as {newest or "<run>/checkpoints/ckpt-<step>"}, without '
+                                  f'the file extension.')
         gan = self.build_gan()
         restore_newest({GAN_OBJECT: gan},
                        [checkpoint] if checkpoint else self.checkpoints(), self.path, fallback=fallback)
