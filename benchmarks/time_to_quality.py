@@ -1,16 +1,19 @@
-"""Time to quality: GANs of tfgan2.models, plus the TF DCGAN tutorial's recipe, trained from
-scratch on Fashion-MNIST (or --data) for the same CPU budget, then evaluated by tfgan2.evaluation.
+"""Time to quality: GANs of tfgan2.models, plus reference recipes written as their sources write
+them (the TF DCGAN tutorial, the keras-io WGAN-GP example), trained from scratch on
+Fashion-MNIST (or --data) for the same CPU budget, then evaluated by tfgan2.evaluation.
 
 The budget is this process's CPU time (all threads) spent in training, clustering included, so
 rows run at different moments on a shared machine get the same compute; evaluation is not
 counted. Each row is evaluated --late_evaluations times over the last --late_window_minutes of
 the budget, because where a GAN stops moves its FD by about 15% from one few hundred steps to
 the next: the targets are judged on the mean of those readings. Our models train with the
-defaults of TrainConfig and of each model; the tutorial with its own.
+defaults of TrainConfig and of each model; the references with their own.
 
-Rows: a model name (its defaults), MODEL:name=value:name=value (hyperparameters changed, e.g.
-selfcond:clusters=50:cluster_features=pixels), MODEL+paper_adam (the DCGAN paper's Adam), or
-'tutorial'.
+Rows: a model name (its defaults); MODEL:name=value:name=value, where a name is a hyperparameter
+or a TrainConfig field (selfcond:clusters=20, cgan:loss=hinge:n_critic=2) or `recipe`
+(dcgan:recipe=wgan_gp), a value with '/' a list of whole numbers (generator_widths=256/128/64/32)
+and '+' stands for ',' (augment=color+translation+cutout); MODEL+paper_adam (the DCGAN paper's
+Adam); 'tutorial' or 'keras_io_wgan_gp'.
 
   PYTHONPATH=. .venv/bin/python benchmarks/time_to_quality.py --budget_minutes=8 --rows=dcgan,selfcond --seed=0
 """
@@ -42,8 +45,10 @@ flags.DEFINE_boolean('paper_adam', False, 'After each of our models, add a row t
                      'paper\'s Adam (lr 2e-4, beta_1 0.5, beta_2 0.999), the baseline of our optimizer defaults.')
 
 # The DCGAN paper's optimizer, our default before it was measured against beta_1 0 / lr 1e-3.
-PAPER_ADAM = dict(g_learning_rate=2e-4, d_learning_rate=2e-4, g_beta_1=0.5, d_beta_1=0.5, beta_2=0.999)
+PAPER_ADAM = dict(g_learning_rate=2e-4, d_learning_rate=2e-4, g_beta_1=0.5, d_beta_1=0.5, g_beta_2=0.999,
+                  d_beta_2=0.999)
 PAPER_ADAM_SUFFIX = '+paper_adam'
+REFERENCES = ('tutorial', 'keras_io_wgan_gp')  # rows trained by reference code, not by tfgan2
 
 # Issue 15's targets, judged on the mean of the late readings: (FD / floor at most, classifier
 # score at least) for models that draw requested classes and for the others; conditional ones
@@ -104,38 +109,56 @@ def train_for(budgets, batches_by_epoch, step, evaluate, curve=None):
 
 def parse_row(row):
     """(model name, hyperparameters, TrainConfig options) of a row such as
-    'selfcond:clusters=50' or 'cgan+paper_adam'."""
+    'selfcond:clusters=50', 'dcgan:recipe=wgan_gp', 'cgan:loss=hinge:n_critic=2' or
+    'cgan+paper_adam'. A value with '/' is a list of whole numbers (generator_widths=256/128/64/32)
+    and '+' stands for ',' (augment=color+translation+cutout): --rows is comma-separated."""
+    import dataclasses
+
+    from tfgan2 import TrainConfig, recipes
     options = dict(PAPER_ADAM) if row.endswith(PAPER_ADAM_SUFFIX) else {}
     name, *settings = row.removesuffix(PAPER_ADAM_SUFFIX).split(':')
+    config_fields = {field.name for field in dataclasses.fields(TrainConfig)}
     hyperparameters = {}
     for setting in settings:
         key, _, value = setting.partition('=')
-        hyperparameters[key] = _number_or_text(value)
+        if key == 'recipe':
+            hyperparameters.update(recipes.RECIPES[value].hyperparameters)
+            options.update(recipes.RECIPES[value].config)
+        else:
+            (options if key in config_fields else hyperparameters)[key] = _value(value)
     if FLAGS.ema_decay is not None:
         options['ema_decay'] = FLAGS.ema_decay
     return name, hyperparameters, options
 
 
-def _number_or_text(value):
+def _value(text):
+    if '/' in text:
+        return tuple(int(part) for part in text.split('/'))
     for kind in (int, float):
         try:
-            return kind(value)
+            return kind(text)
         except ValueError:
             pass
-    return value
+    return text.replace('+', ',')
 
 
-def tutorial_row(data, evaluator, seed):
-    """(batch size, batches(epoch), step(images, labels), evaluate(), draws classes) for the
-    tutorial's recipe."""
+def reference_row(name, data, evaluator, seed):
+    """(batch size, batches(epoch), step(images, labels), evaluate(), draws classes) for a
+    reference recipe written as its source writes it: 'tutorial' (the TF DCGAN tutorial) or
+    'keras_io_wgan_gp' (the keras-io WGAN-GP example)."""
     import tensorflow as tf
-    from tutorial_dcgan import BATCH_SIZE, TutorialDCGAN
-    tutorial = TutorialDCGAN()
+    if name == 'tutorial':
+        from tutorial_dcgan import BATCH_SIZE
+        from tutorial_dcgan import TutorialDCGAN as Reference
+    else:
+        from keras_io_wgan_gp import BATCH_SIZE
+        from keras_io_wgan_gp import KerasIoWGANGP as Reference
+    reference = Reference()
     images = data.elements.map(lambda image, label: (tf.cast(image, tf.float32) - 127.5) / 127.5)
     return (BATCH_SIZE,
-            lambda epoch: ((batch, None) for batch in tutorial.batches(images, seed + epoch)),
-            lambda images, labels: tutorial.train_step(images),
-            lambda: evaluator.evaluate(tutorial.generate), False)
+            lambda epoch: ((batch, None) for batch in reference.batches(images, seed + epoch)),
+            lambda images, labels: reference.train_step(images),
+            lambda: evaluator.evaluate(reference.generate), False)
 
 
 def model_row(row, data, evaluator, seed, run_dir):
@@ -152,8 +175,18 @@ def model_row(row, data, evaluator, seed, run_dir):
         gan.begin_epoch(data, epoch, seed)
         return trainer.step_function.distribute(tfgan2.data.input_pipeline(data, config.batch_size, seed, epoch))
 
-    return (config.batch_size, batches, lambda images, labels: trainer.step_function.train_step(images, labels),
-            lambda: evaluator.evaluate_gan(gan, seed), gan.draws_dataset_classes)
+    last = {}  # the latest step's metrics
+
+    def step(images, labels):
+        last.update(trainer.step_function.train_step(images, labels)[0])
+
+    def evaluate():
+        state = {key: float(last[key]) for key in ('augment_p', 'real_sign') if key in last}
+        if state:  # the state an evaluation finds the run in: augmentation, overfitting signal
+            print('  at this reading: ' + ', '.join(f'{key} {value:.3f}' for key, value in state.items()), flush=True)
+        return evaluator.evaluate_gan(gan, seed)
+
+    return config.batch_size, batches, step, evaluate, gan.draws_dataset_classes
 
 
 def mean_figures(evaluations):
@@ -232,12 +265,12 @@ def main(argv):
     import tfgan2
 
     rows = FLAGS.rows or [*tfgan2.models.MODELS, 'tutorial']
-    unknown = [r for r in rows if r != 'tutorial' and parse_row(r)[0] not in tfgan2.models.MODELS]
+    unknown = [r for r in rows if r not in REFERENCES and parse_row(r)[0] not in tfgan2.models.MODELS]
     if unknown:
         raise app.UsageError(f'--rows: unknown {", ".join(unknown)}; use {", ".join(tfgan2.models.MODELS)} '
-                             f'or tutorial.')
+                             f'or one of {", ".join(REFERENCES)}.')
     if FLAGS.paper_adam:
-        rows = [r for row in rows for r in ([row] if row == 'tutorial' else [row, row + PAPER_ADAM_SUFFIX])]
+        rows = [r for row in rows for r in ([row] if row in REFERENCES else [row, row + PAPER_ADAM_SUFFIX])]
     data = tfgan2.data.load(FLAGS.data)
     try:
         test = tfgan2.data.load(FLAGS.data, split='test')
@@ -251,7 +284,7 @@ def main(argv):
     for row in rows:
         keras.utils.set_random_seed(FLAGS.seed)
         batch_size, batches, step, evaluate, conditional = (
-            tutorial_row(data, evaluator, FLAGS.seed) if row == 'tutorial'
+            reference_row(row, data, evaluator, FLAGS.seed) if row in REFERENCES
             else model_row(row, data, evaluator, FLAGS.seed, run_dir))
         print(f'Training {row} for {FLAGS.budget_minutes:g} CPU minutes...', flush=True)
         curve = [] if FLAGS.curve else None

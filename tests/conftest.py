@@ -59,13 +59,14 @@ def synthetic_data(count=200, num_classes=10, seed=0):
     return data.from_arrays(images[..., np.newaxis], labels, name='synthetic')
 
 
-def tiny_trainer(model_dir, data, model='dcgan', seed=7, **config):
-    """A tiny GAN for `data` and its Trainer (batch 64, checkpoints every 2 steps, quiet)."""
+def tiny_trainer(model_dir, data, model='dcgan', seed=7, hyperparameters=None, **config):
+    """A tiny GAN for `data` (with `hyperparameters`) and its Trainer (batch 64, checkpoints
+    every 2 steps, quiet)."""
     import keras
 
     from tfgan2 import TrainConfig, Trainer, build_gan
     keras.utils.set_random_seed(seed)
-    gan = build_gan(model, data, **TINY_WIDTHS)
+    gan = build_gan(model, data, **TINY_WIDTHS, **(hyperparameters or {}))
     settings = dict(batch_size=64, checkpoint_every=2, seed=seed, verbose=False)
     return Trainer(gan, str(model_dir), TrainConfig(**{**settings, **config}))
 

@@ -23,20 +23,24 @@ from conftest import MOMENTUM_ADAM, TINY_WIDTHS, synthetic_data  # noqa: E402
 
 from tfgan2 import TrainConfig, Trainer, build_gan, distribute  # noqa: E402
 
+# Every part with randomness or state of its own, and several discriminator updates per step.
+ALL_PARTS = dict(augment='color,translation,cutout', augment_target=0.5, lecam_weight=0.1, penalty='gradient')
 
-def build_trainer(strategy, model_dir, model='dcgan', **config):
+
+def build_trainer(strategy, model_dir, model='dcgan', hyperparameters=None, **config):
     tf.keras.utils.set_random_seed(3)
     with strategy.scope():
         # No dropout: its masks are drawn per replica, so they differ from one device's.
-        gan = build_gan(model, image_shape=(28, 28, 1), num_classes=10, dropout=0.0, **TINY_WIDTHS)
+        gan = build_gan(model, image_shape=(28, 28, 1), num_classes=10, dropout=0.0, **TINY_WIDTHS,
+                        **(hyperparameters or {}))
     return Trainer(gan, model_dir, TrainConfig(verbose=False, **{**MOMENTUM_ADAM, **config}), strategy)
 
 
 def state_variables(trainer):
-    """The networks (the averaged generator too) and both optimizers' variables."""
-    gan, state = trainer.gan, trainer.state
-    return (gan.generator.variables + gan.discriminator.variables + gan.averaged_generator.variables
-            + state.g_optimizer.variables + state.d_optimizer.variables)
+    """The GAN's variables (its networks, the averaged generator, augmentation and LeCam state)
+    and both optimizers'."""
+    state = trainer.state
+    return trainer.gan.variables + state.g_optimizer.variables + state.d_optimizer.variables
 
 
 def one_step(model_dir):
@@ -45,9 +49,12 @@ def one_step(model_dir):
     mirrored_strategy = distribute.create_strategy('mirrored')
     rng = np.random.default_rng(0)
     results = {'replicas': mirrored_strategy.num_replicas_in_sync}
-    for model, batch in (('dcgan', 7), ('cgan', 8)):  # split 4 + 3 and 4 + 4
-        single = build_trainer(tf.distribute.get_strategy(), model_dir, model, batch_size=batch)
-        mirrored = build_trainer(mirrored_strategy, model_dir, model, batch_size=batch)
+    rows = (('dcgan', 7, {}, {}), ('cgan', 8, {}, {}),  # split 4 + 3 and 4 + 4
+            ('cgan', 7, ALL_PARTS, {'n_critic': 2}))
+    for model, batch, hyperparameters, config in rows:
+        single = build_trainer(tf.distribute.get_strategy(), model_dir, model, hyperparameters, batch_size=batch,
+                               **config)
+        mirrored = build_trainer(mirrored_strategy, model_dir, model, hyperparameters, batch_size=batch, **config)
         for target, source in zip(state_variables(mirrored), state_variables(single)):
             target.assign(source)  # identical starting points, whatever the initializers did
         images = np.clip(rng.normal(size=(batch, 28, 28, 1)), -1, 1).astype(np.float32)
@@ -57,7 +64,8 @@ def one_step(model_dir):
         distributed = next(iter(mirrored.step_function.distribute(batches)))
         mirrored_metrics, _ = mirrored.step_function.train_step(*distributed)
         state = zip(state_variables(single), state_variables(mirrored))
-        results[f'{model}_batch_{batch}'] = {
+        name = f'{model}_batch_{batch}' + ('_all_parts' if hyperparameters else '')
+        results[name] = {
             'weights': max(float(np.max(np.abs(a.numpy() - b.numpy()))) for a, b in state),
             'metrics': max(abs(float(single_metrics[k]) - float(mirrored_metrics[k]))
                            for k in single_metrics),

@@ -65,9 +65,11 @@ def test_flags_are_derived_from_the_training_config_and_the_models():
               '        assert flags.FLAGS[field.name].default == field.default, field.name\n'
               '        assert flags.FLAGS[field.name].help == field.metadata["help"], field.name\n'
               'for cls in models.MODELS.values():\n'
-              '    for name in models.hyperparameter_names(cls):\n'
-              '        assert flags.FLAGS[name].default is None, name\n'
-              '        assert cls.kind in flags.FLAGS[name].help, name\n'
+              '    for declared in cls.HYPERPARAMETERS:\n'
+              '        flag = flags.FLAGS[declared.name]\n'
+              '        assert flag.default is None, declared.name\n'
+              '        assert cls.kind in flag.help and declared.help[1:] in flag.help, declared.name\n'
+              '        assert list(declared.choices) == list(getattr(flag.parser, "enum_values", [])), declared.name\n'
               'print("checked")\n')
     result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=PATIENCE_S)
     assert result.returncode == 0 and 'checked' in result.stdout, result.stderr[-2000:]
@@ -87,3 +89,18 @@ def test_ctrl_c_ends_with_one_line_and_a_rerun_resumes(tmp_path, idx_dir):
     assert f'ckpt-{step}.index' in os.listdir(tmp_path / 'checkpoints')
     resumed = train(f'--data={idx_dir}', f'--model_dir={tmp_path}', '--epochs=1', '--batch_size=8', *TINY)
     assert resumed.returncode == 0 and f'step {step}' in resumed.stderr, resumed.stderr[-2000:]
+
+
+def test_a_recipe_sets_its_loss_penalty_and_schedule_and_flags_override_it(tmp_path, idx_dir):
+    import tensorflow as tf
+    result = train(f'--data={idx_dir}', f'--model_dir={tmp_path}', '--model=dcgan', '--recipe=wgan_gp',
+                   '--n_critic=2', '--epochs=1', '--steps_per_epoch=2', '--batch_size=16', *TINY)
+    assert result.returncode == 0, result.stderr[-2000:]
+    config = json.loads((tmp_path / 'gan.json').read_text())['config']
+    assert (config['loss'], config['penalty'], config['penalty_weight']) == ('wasserstein', 'gradient', 10.0)
+    checkpoint = tf.train.load_checkpoint(str(tmp_path / 'checkpoints' / 'ckpt-2'))
+    iterations = {name: checkpoint.get_tensor(f'{name}/_iterations/.ATTRIBUTES/VARIABLE_VALUE')
+                  for name in ('g_optimizer', 'd_optimizer')}
+    assert iterations == {'g_optimizer': 2, 'd_optimizer': 4}  # --n_critic=2 over the recipe's 5
+    learning_rate = checkpoint.get_tensor('d_optimizer/_learning_rate/.ATTRIBUTES/VARIABLE_VALUE')
+    assert learning_rate == pytest.approx(1e-4)  # the recipe's

@@ -12,6 +12,7 @@ import tensorflow as tf
 from conftest import PATIENCE_S, TINY_WIDTHS, synthetic_data
 
 from tfgan2 import TrainConfig, Trainer, build_gan, load_run, rng
+from tfgan2.models.cgan import classifier_losses
 
 CONDITIONAL = ['cgan', 'acgan', 'infogan']
 
@@ -42,13 +43,33 @@ def test_network_shapes_and_dtypes(name, image_shape):
         assert spec['code'].shape.as_list() == [None, 2] and outputs['code_mean'].shape == (5, 2)
 
 
-def bce(logits, target):
-    return np.mean(np.maximum(logits, 0) - logits * target + np.log1p(np.exp(-np.abs(logits))))
+# One real image of class 0 and one generated image asked to be class 1, K = 2 classes. The
+# expected values are worked out by hand below each case (ln 2 = 0.693147, e = 2.718282).
+REAL = {'class_logits': [[1.0, 0.0]], 'fake_class_logits': [[0.0, 0.0]]}
+GENERATED = {'class_logits': [[0.0, 2.0]], 'fake_class_logits': [[0.0, 1.0]]}
+REAL_CLASS_LOSS = 0.313262  # -log softmax([1, 0])[0] = log(1 + e^-1)
+FAKE_CLASS_LOSS = 0.126928  # -log softmax([0, 2])[1] = log(1 + e^-2)
+TWIN_CLASS_LOSS = 0.313262  # -log softmax([0, 1])[1] = log(1 + e^-1)
 
 
-def cross_entropy(labels, logits):
-    log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-    return -np.mean(log_probs[np.arange(len(labels)), labels])
+@pytest.mark.parametrize('classifier, g_term, d_term', [
+    # 2K-way softmax: real row [1, 0 | 0, 0] at index 0: log(e + 3) - 1 = 0.743668; generated row
+    # [0, 2 | 0, 1] at index K + 1: log(2 + e^2 + e) - 1 = 1.493806. The generator's term is the
+    # generated-class logit minus the real-class logit of its label: 1 - 2.
+    ('discriminative', -1.0, 0.743668 + 1.493806),
+    # The classifier learns real labels and, weighted 0.25, generated ones; the generator follows it.
+    ('auxiliary', FAKE_CLASS_LOSS, REAL_CLASS_LOSS + 0.25 * FAKE_CLASS_LOSS),
+    # Plus the twin head, which learns generated labels and which the generator works against.
+    ('twin', FAKE_CLASS_LOSS - TWIN_CLASS_LOSS, REAL_CLASS_LOSS + 0.25 * FAKE_CLASS_LOSS + TWIN_CLASS_LOSS),
+])
+def test_classifier_terms_match_hand_computation(classifier, g_term, d_term):
+    real = {key: tf.constant(value) for key, value in REAL.items()}
+    generated = {key: tf.constant(value) for key, value in GENERATED.items()}
+    weight = 0.0 if classifier == 'discriminative' else 0.25
+    g, d, diagnostics = classifier_losses(classifier, real, generated, tf.constant([0]), tf.constant([1]), weight)
+    assert float(g) == pytest.approx(g_term, abs=1e-5) and float(d) == pytest.approx(d_term, abs=1e-5)
+    assert float(diagnostics['real_class_loss']) == pytest.approx(REAL_CLASS_LOSS, abs=1e-5)
+    assert float(diagnostics['fake_class_loss']) == pytest.approx(FAKE_CLASS_LOSS, abs=1e-5)
 
 
 class StubDiscriminator:
@@ -62,88 +83,54 @@ class StubDiscriminator:
         return {name: tf.constant(o, tf.float32) for name, o in outputs.items()}
 
 
-def class_terms(classifier, labels, fake_labels, real, fake, fake_class_weight):
-    """(generator's, discriminator's class term, diagnostics) by hand; `real` and `fake` hold
-    the stub discriminator's class scores of real images and of generated images' classes."""
-    class_real = cross_entropy(labels, real['class_logits'])
-    class_fake = cross_entropy(fake_labels, fake['class_logits'])
-    diagnostics = {'real_class_loss': class_real, 'fake_class_loss': class_fake}
-    if classifier == 'discriminative':  # 2K classes: (label, real) first, then (label, generated)
-        both = lambda outputs: np.concatenate([outputs['class_logits'], outputs['fake_class_logits']], axis=1)
-        num_classes = real['class_logits'].shape[1]
-        d_term = cross_entropy(labels, both(real)) + cross_entropy(fake_labels + num_classes, both(fake))
-        rows = np.arange(len(fake_labels))
-        g_term = np.mean(fake['fake_class_logits'][rows, fake_labels] - fake['class_logits'][rows, fake_labels])
-        return g_term, d_term, {**diagnostics, 'discriminative_class_loss': d_term}
-    g_term, d_term = class_fake, class_real + fake_class_weight * class_fake
-    if classifier == 'twin':  # The twin learns the fakes' labels; the generator works against it.
-        twin = cross_entropy(fake_labels, fake['fake_class_logits'])
-        return g_term - twin, d_term + twin, {**diagnostics, 'twin_class_loss': twin}
-    return g_term, d_term, diagnostics
+def softplus(x):
+    return np.log1p(np.exp(x))
 
 
-@pytest.mark.parametrize('name,hyperparameters', [
-    ('cgan', {}),
-    ('acgan', {'classifier': 'auxiliary', 'class_weight': 0.5, 'fake_class_weight': 0.25}),
+@pytest.mark.parametrize('name, hyperparameters', [
+    ('cgan', {}), ('cgan', {'loss': 'hinge'}),
     ('acgan', {'classifier': 'twin', 'class_weight': 0.5, 'fake_class_weight': 0.25}),
-    ('acgan', {}),
-    ('infogan', {'classifier': 'auxiliary', 'categorical_weight': 0.5, 'continuous_weight': 2.0,
-                 'fake_class_weight': 0.25}),
-    ('infogan', {'classifier': 'twin'}),
-    ('infogan', {}),
-    ('infogan', {'supervised': False, 'categories': 3})])
-def test_losses_match_hand_computation(name, hyperparameters):
-    num_classes, batch = 3, 4
-    gan = tiny_gan(name, num_classes=num_classes, **hyperparameters)
-    draw = np.random.default_rng(0).normal
-    sizes = {'logit': 1, 'class_logits': num_classes, 'fake_class_logits': num_classes, 'code_mean': 2}
-    real = {head: draw(size=(batch, size)) for head, size in sizes.items()}
-    fake = {head: draw(size=(batch, size)) for head, size in sizes.items()}
-    stub = StubDiscriminator(real, fake)
-    gan.__dict__['discriminator'] = stub  # plain attributes: Keras would track the stubs as layers
-    gan.fake_images = lambda latent, training=True: tf.ones([batch, 28, 28, 1])
-    labels = np.array([0, 2, 1, 2], np.int32)
-    # The same seed draws the same fake latents inside compute_losses.
-    expected_latent = gan.fake_latent(rng.StatelessSampler(5), tf.constant(labels))
-    metrics = gan.compute_losses(-tf.ones([batch, 28, 28, 1]), tf.constant(labels), rng.StatelessSampler(5))
-    fake_labels = expected_latent['label'].numpy()
-    adversarial = {'g_loss': bce(fake['logit'], 1), 'd_loss': bce(real['logit'], 1) + bce(fake['logit'], 0)}
-    if name == 'cgan':
-        real_pair = real['logit'][:, 0] + real['class_logits'][np.arange(batch), labels]
-        fake_pair = fake['logit'][:, 0] + fake['class_logits'][np.arange(batch), fake_labels]
-        expected = {'g_loss': bce(fake_pair, 1), 'd_loss': bce(real_pair, 1) + bce(fake_pair, 0),
-                    'real_class_loss': cross_entropy(labels, real['class_logits']),
-                    'fake_class_loss': cross_entropy(fake_labels, fake['class_logits'])}
-    elif name == 'acgan':
-        g_term, d_term, expected = class_terms(gan.classifier, labels, fake_labels, real, fake,
-                                               hyperparameters.get('fake_class_weight', 0.0))
-        weight = hyperparameters.get('class_weight', 1.0)  # the papers' 1 with the default classifier
-        expected.update(g_loss=adversarial['g_loss'] + weight * g_term, d_loss=adversarial['d_loss'] + weight * d_term)
+    ('infogan', {'categorical_weight': 0.5, 'continuous_weight': 2.0}),
+    ('infogan', {'supervised': False, 'categories': 2})])
+def test_losses_assemble_the_adversarial_loss_and_the_weighted_terms(name, hyperparameters):
+    """compute_losses adds each model's terms, with its weights, to the chosen adversarial loss
+    on the right logit (CGAN: the projection of the label's class score)."""
+    gan = tiny_gan(name, num_classes=2, **hyperparameters)
+    real = {'logit': [[0.5]], **REAL, 'code_mean': [[0.0, 0.0]]}
+    fake = {'logit': [[-1.0]], **GENERATED, 'code_mean': [[0.2, -0.4]]}
+    gan.__dict__['discriminator'] = StubDiscriminator(real, fake)  # plain attributes: not tracked by Keras
+    gan.__dict__['generator'] = lambda latent, training=True: tf.ones([1, 28, 28, 1])
+    sampler = rng.StatelessSampler(5)
+    latent = gan.sample_latent(sampler, 1, tf.constant([1]))
+    latent['noise'] = tf.zeros([1, gan.noise_dim])
+    gan.fake_latent = lambda sampler, labels: (latent, latent['label'])
+    metrics = gan.compute_losses(-tf.ones([1, 28, 28, 1]), tf.constant([0]), sampler)
+    real_logit, fake_logit = 0.5, -1.0
+    if name == 'cgan':  # the projection adds the class score of each image's label: 1 (label 0), 2 (label 1)
+        real_logit, fake_logit = 1.5, 1.0
+    if hyperparameters.get('loss') == 'hinge':
+        g_adversarial, d_adversarial = -fake_logit, max(0, 1 - real_logit) + max(0, 1 + fake_logit)
     else:
-        # Default weights: the papers' 1, but 0.1 for a supervised auxiliary or twin classifier.
-        default_weight = 1.0 if gan.classifier == 'discriminative' or not gan.supervised else 0.1
-        categorical_weight = hyperparameters.get('categorical_weight', default_weight)
-        continuous_weight = hyperparameters.get('continuous_weight', 1.0)
-        if gan.supervised:  # Q's categorical part is an ACGAN class head on the labels.
-            assert gan.classifier == hyperparameters.get('classifier', 'discriminative')
-            g_term, d_term, expected = class_terms(gan.classifier, labels, fake_labels, real, fake,
-                                                   hyperparameters.get('fake_class_weight', 0.0))
-        else:  # Unsupervised, Q learns the categorical code from generated images alone.
-            assert gan.classifier == 'auxiliary'
-            g_term = d_term = cross_entropy(fake_labels, fake['class_logits'])
-            expected = {'fake_class_loss': g_term}
-        code = np.mean(np.sum(0.5 * (expected_latent['code'].numpy() - fake['code_mean']) ** 2, axis=1))
-        expected.update(code_loss=code,
-                        g_loss=adversarial['g_loss'] + categorical_weight * g_term + continuous_weight * code,
-                        d_loss=adversarial['d_loss'] + categorical_weight * d_term + continuous_weight * code)
-    assert sorted(metrics) == sorted(expected)
-    for key, value in expected.items():
-        np.testing.assert_allclose(float(metrics[key]), value, rtol=1e-5, err_msg=key)
+        g_adversarial, d_adversarial = softplus(-fake_logit), softplus(-real_logit) + softplus(fake_logit)
+    g_term = d_term = 0.0
+    if name == 'acgan':  # twin: the weights are 0.5 for the class terms, 0.25 for generated labels
+        g_term = 0.5 * (FAKE_CLASS_LOSS - TWIN_CLASS_LOSS)
+        d_term = 0.5 * (REAL_CLASS_LOSS + 0.25 * FAKE_CLASS_LOSS + TWIN_CLASS_LOSS)
+    if name == 'infogan':
+        squared_error = (latent['code'][0, 0] - 0.2) ** 2 + (latent['code'][0, 1] + 0.4) ** 2
+        code = gan.hyperparameters.continuous_weight * 0.5 * squared_error
+        if gan.hyperparameters.supervised:  # the discriminative classifier, weighted 0.5
+            g_term, d_term = code + 0.5 * -1.0, code + 0.5 * (0.743668 + 1.493806)
+        else:  # Q learns the generated code from generated images alone, weight 1
+            g_term = d_term = code + FAKE_CLASS_LOSS
+    assert float(metrics['g_loss']) == pytest.approx(g_adversarial + float(g_term), abs=1e-5)
+    assert float(metrics['d_loss']) == pytest.approx(d_adversarial + float(d_term), abs=1e-5)
+    assert float(metrics['real_logit']) == pytest.approx(real_logit) and float(metrics['real_sign']) == 1.0
 
 
 @pytest.mark.parametrize('name', ['acgan', 'infogan'])
 def test_classifier_choices_are_checked(name):
-    with pytest.raises(ValueError, match="classifier='softmax' is unknown"):
+    with pytest.raises(ValueError, match="classifier='softmax' is unknown; use one of discriminative, twin"):
         tiny_gan(name, classifier='softmax')
     with pytest.raises(ValueError, match='fake_class_weight=0.5 does not apply'):
         tiny_gan(name, fake_class_weight=0.5)  # the default discriminative classifier
@@ -165,9 +152,9 @@ def test_unsupervised_infogan_keeps_its_auxiliary_q_head():
 def test_fake_labels_uniform_or_real(name):
     gan = tiny_gan(name, num_classes=4, fake_labels='real')
     labels = tf.constant([3, 1, 0, 2] * 16)
-    np.testing.assert_array_equal(gan.fake_latent(rng.StatelessSampler(0), labels)['label'], labels)
+    np.testing.assert_array_equal(gan.fake_latent(rng.StatelessSampler(0), labels)[0]['label'], labels)
     gan = tiny_gan(name, num_classes=4, fake_labels='uniform')
-    drawn = gan.fake_latent(rng.StatelessSampler(0), tf.zeros([4000], tf.int32))['label'].numpy()
+    drawn = gan.fake_latent(rng.StatelessSampler(0), tf.zeros([4000], tf.int32))[1].numpy()
     assert sorted(np.unique(drawn)) == [0, 1, 2, 3]
     assert np.abs(np.bincount(drawn) / 4000 - 0.25).max() < 0.03
 
@@ -265,7 +252,7 @@ def test_unsupervised_infogan_round_trips_through_its_run_record(tmp_path):
     gan = build_gan('infogan', data, **TINY_WIDTHS, supervised=False, categories=5)
     Trainer(gan, str(tmp_path), TrainConfig(steps_per_epoch=1, verbose=False)).fit(data, epochs=1)
     loaded = load_run(tmp_path)
-    assert loaded.num_labels == 5 and not loaded.supervised and not loaded.draws_dataset_classes
+    assert loaded.num_labels == 5 and not loaded.hyperparameters.supervised and not loaded.draws_dataset_classes
     np.testing.assert_allclose(loaded.sample(4, seed=3), gan.sample(4, seed=3), atol=1e-6)
 
 

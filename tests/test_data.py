@@ -190,6 +190,48 @@ def test_flat_greyscale_folder_is_unlabeled_and_rgba_becomes_rgb(tmp_path):
     assert data.load(str(tmp_path / 'rgba')).image_shape == (4, 4, 3)
 
 
+def icon(alpha):
+    """A 2x2 RGBA icon: red where opaque, green under the transparency (what files often store)."""
+    pixels = np.zeros((2, 2, 4), np.uint8)
+    pixels[..., 0], pixels[..., 1] = 255, 0
+    pixels[1] = (0, 255, 0, 0)  # transparent row: its stored colour must not show
+    pixels[0, :, 3] = alpha
+    return pixels
+
+
+@pytest.mark.parametrize('background, transparent, half', [
+    ('white', (255, 255, 255), (255, 128, 128)),  # red at alpha 128/255 over white
+    ('black', (0, 0, 0), (128, 0, 0)),
+    ('#2040ff', (32, 64, 255), (144, 32, 128)),
+])
+def test_transparent_pixels_take_the_background_colour(tmp_path, background, transparent, half):
+    write_png(f'{tmp_path}/icons/a.png', icon(alpha=255))
+    write_png(f'{tmp_path}/icons/b.png', icon(alpha=128))
+    images, _ = all_elements(data.load(str(tmp_path / 'icons'), background=background))
+    np.testing.assert_array_equal(images[0, 0], [(255, 0, 0)] * 2)  # opaque: unchanged
+    np.testing.assert_array_equal(images[:, 1], [[transparent] * 2] * 2)
+    np.testing.assert_allclose(images[1, 0], [half] * 2, atol=1)
+    arrays, _ = all_elements(data.load(np.stack([icon(255), icon(128)]), background=background))
+    np.testing.assert_array_equal(arrays, images)  # arrays with alpha are composited alike
+
+
+def test_folders_mixing_grey_rgb_and_alpha_follow_the_first_image(tmp_path):
+    write_png(f'{tmp_path}/mixed/0.png', np.full((2, 2, 1), 100, np.uint8))  # grey first: grey data
+    write_png(f'{tmp_path}/mixed/1.png', icon(alpha=255))
+    write_png(f'{tmp_path}/mixed/2.png', np.dstack([np.full((2, 2, 1), 50, np.uint8), np.zeros((2, 2, 1), np.uint8)]))
+    grey = data.load(str(tmp_path / 'mixed'), background='white')
+    images, _ = all_elements(grey)
+    assert grey.image_shape == (2, 2, 1)
+    assert images[0].max() == images[0].min() == 100 and images[2].min() == 255  # transparent grey: white
+    assert images[1, 0, 0, 0] == 76  # opaque red as grey: 0.299 * 255
+
+
+def test_a_background_that_is_not_a_colour_is_refused():
+    for images in (np.zeros((2, 4, 4, 4), np.uint8), np.zeros((2, 4, 4, 3), np.uint8)):  # with alpha or not
+        with pytest.raises(ValueError, match="background='gray' is not a colour; pass white, black or #rrggbb"):
+            data.load(images, background='gray')
+
+
 def test_images_of_two_sizes_need_image_size(tmp_path):
     write_png(f'{tmp_path}/mixed/a.png', np.zeros((8, 8, 3), np.uint8))
     write_png(f'{tmp_path}/mixed/b.png', np.full((12, 6, 3), 200, np.uint8))

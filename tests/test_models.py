@@ -26,22 +26,41 @@ def layers_of(model, layer_type, strides=None):
 def test_networks_grow_a_stage_per_doubling_of_the_image(size, stages, base):
     gan = build_gan('dcgan', image_shape=(size, size, 3))
     generator, discriminator = gan.generator, gan.discriminator
-    assert len(gan.generator_widths) == len(gan.discriminator_widths) == stages
-    assert gan.generator_widths[-1] == 64 and gan.discriminator_widths[0] == 64
-    assert max(gan.generator_widths) <= 512
+    assert len(gan.hyperparameters.generator_widths) == len(gan.hyperparameters.discriminator_widths) == stages
+    assert gan.hyperparameters.generator_widths[-1] == 64 and gan.hyperparameters.discriminator_widths[0] == 64
+    assert max(gan.hyperparameters.generator_widths) <= 512
     reshape = next(layer for layer in generator.layers if isinstance(layer, keras.layers.Reshape))
     assert reshape.target_shape[:2] == (base, base)
     assert len(layers_of(generator, keras.layers.Conv2DTranspose, strides=2)) == stages
     assert len(layers_of(discriminator, keras.layers.Conv2D, strides=2)) == stages
     flatten = next(layer for layer in discriminator.layers if isinstance(layer, keras.layers.Flatten))
-    assert flatten.output.shape[-1] == base * base * gan.discriminator_widths[-1]
+    assert flatten.output.shape[-1] == base * base * gan.hyperparameters.discriminator_widths[-1]
     assert gan.sample(2).shape == (2, size, size, 3)
 
 
 def test_28_pixel_defaults_keep_the_measured_networks():
     gan = build_gan('dcgan', image_shape=(28, 28, 1))
-    assert gan.generator_widths == (128, 64) and gan.discriminator_widths == (64, 128)
+    assert gan.hyperparameters.generator_widths == (128, 64) and gan.hyperparameters.discriminator_widths == (64, 128)
     assert gan.generator.count_params() == 100 * 7 * 7 * 128 + 4 * 7 * 7 * 128 + 128 * 64 * 16 + 4 * 64 + 64 * 16 + 1
+
+
+def test_fewer_stages_start_from_a_larger_map():
+    gan = build_gan('dcgan', image_shape=(32, 32, 3), stages=2)
+    assert gan.hyperparameters.generator_widths == (128, 64) and gan.hyperparameters.discriminator_widths == (64, 128)
+    reshape = next(layer for layer in gan.generator.layers if isinstance(layer, keras.layers.Reshape))
+    assert reshape.target_shape == (8, 8, 128) and gan.sample(2).shape == (2, 32, 32, 3)
+    assert len(layers_of(gan.discriminator, keras.layers.Conv2D, strides=2)) == 2
+    with pytest.raises(ValueError, match='stages=6: 32x32 images cannot be halved 6 times'):
+        build_gan('dcgan', image_shape=(32, 32, 3), stages=6)
+
+
+def test_spectral_norm_wraps_every_discriminator_layer():
+    gan = tiny('dcgan', spectral_norm=True)
+    wrapped = [layer for layer in gan.discriminator.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    assert len(wrapped) == 3  # two convolutions and the logit head
+    gan.discriminator(tf.random.normal([4, 28, 28, 1]), training=True)
+    kernel = wrapped[-1].layer.kernel.numpy()  # normalised by the power iteration's estimate
+    assert np.linalg.svd(kernel, compute_uv=False).max() == pytest.approx(1.0, abs=0.05)
 
 
 def test_widths_longer_than_the_stages_add_stride_one_layers_as_the_tutorial():
@@ -52,8 +71,8 @@ def test_widths_longer_than_the_stages_add_stride_one_layers_as_the_tutorial():
 
 @pytest.mark.parametrize('shape, hyperparameters, message', [
     ((27, 27, 1), {}, 'divisible by 4'),
-    ((64, 64, 3), {'generator_widths': (64, 32)}, 'generator_widths=64,32: 64x64 images need at least 4'),
-    ((28, 28, 1), {'discriminator_widths': (8, 16, 32)}, 'discriminator_widths=8,16,32: 28x28 images need 2'),
+    ((64, 64, 3), {'generator_widths': (64, 32)}, 'generator_widths=64,32: 64x64 images in 4 stages need at least 4'),
+    ((28, 28, 1), {'discriminator_widths': (8, 16, 32)}, 'discriminator_widths=8,16,32: 28x28 images in 2 stages need 2'),
 ])
 def test_sizes_and_widths_that_do_not_fit_are_refused(shape, hyperparameters, message):
     with pytest.raises(ValueError, match=message):
@@ -109,10 +128,10 @@ def test_build_gan_refuses_what_the_model_does_not_take():
 
 @pytest.mark.parametrize('kind', ['cgan', 'acgan'])
 def test_models_that_need_labels_refuse_unlabeled_data_naming_those_that_do_not(kind):
-    with pytest.raises(ValueError, match='needs labelled data.*train dcgan, or infogan with supervised=False'):
+    with pytest.raises(ValueError, match='needs labelled data.*train selfcond or dcgan, or infogan with supervised'):
         tiny(kind, num_classes=0)
     unsupervised = tiny('infogan', num_classes=0)
-    assert not unsupervised.supervised and unsupervised.categories == 10
+    assert not unsupervised.hyperparameters.supervised and unsupervised.hyperparameters.categories == 10
 
 
 def test_keras_fit_points_to_the_trainer():
@@ -120,10 +139,25 @@ def test_keras_fit_points_to_the_trainer():
         tiny('dcgan').fit(np.zeros([1, 28, 28, 1]))
 
 
-def test_hyperparameters_are_documented_for_the_command_line():
+def test_hyperparameters_are_declared_once_with_their_help_and_resolved_into_the_config():
     for cls in models.MODELS.values():
-        documented = models.hyperparameter_help(cls)
-        assert set(models.hyperparameter_names(cls)) <= set(documented), cls.kind
+        names = [h.name for h in cls.HYPERPARAMETERS]
+        assert len(names) == len(set(names)) and all(h.help for h in cls.HYPERPARAMETERS), cls.kind
+        config = tiny(cls.kind).get_config()
+        assert set(config) == {'image_shape', 'num_classes', *names}, cls.kind
+        assert None not in config.values(), cls.kind  # defaults left None are resolved
+
+
+def test_hyperparameter_values_are_checked_against_their_declaration():
+    with pytest.raises(ValueError, match="noise_dim='8': give a whole number"):
+        tiny('dcgan', noise_dim='8')
+    with pytest.raises(ValueError, match="loss='softmax' is unknown; use one of non_saturating, hinge"):
+        tiny('dcgan', loss='softmax')
+    with pytest.raises(ValueError, match='penalty_every=0: use a value at least 1'):
+        tiny('dcgan', penalty_every=0)
+    assert tiny('dcgan', dropout=0).hyperparameters.dropout == 0.0  # an int where a float is declared
+    resolved = tiny('dcgan', penalty='gradient').hyperparameters
+    assert resolved.penalty_weight == 10.0  # resolved by the penalty
 
 
 def test_batch_norm_synchronizes_only_across_replicas():

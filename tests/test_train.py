@@ -23,9 +23,10 @@ def data():
 
 
 def weights(trainer):
-    gan = trainer.gan
-    return [v.numpy() for v in gan.generator.variables + gan.discriminator.variables
-            + gan.averaged_generator.variables]
+    """Every variable of the GAN (networks, averaged generator, augmentation and LeCam state)
+    and of both optimizers."""
+    state = trainer.state
+    return [v.numpy() for v in trainer.gan.variables + state.g_optimizer.variables + state.d_optimizer.variables]
 
 
 def test_step_traces_once_despite_partial_batches(tmp_path, data):
@@ -57,13 +58,20 @@ def test_outputs_written_per_epoch(tmp_path, data):
         assert os.stat(tmp_path / published).st_mode & 0o777 == 0o666 & ~umask  # not owner-only
 
 
-def test_resume_after_a_crash_matches_the_uninterrupted_run(tmp_path, data):
+# Every part with state or randomness of its own: adaptive augmentation, LeCam's averages, a lazy
+# penalty, spectral normalisation's power iteration, and several discriminator updates per step.
+ALL_PARTS = dict(hyperparameters=dict(augment='color,translation,cutout', lecam_weight=0.1, penalty='r1',
+                                      penalty_every=2, spectral_norm=True), n_critic=2)
+
+
+@pytest.mark.parametrize('settings', [{}, ALL_PARTS], ids=['defaults', 'all_parts'])
+def test_resume_after_a_crash_matches_the_uninterrupted_run(tmp_path, data, settings):
     tf.config.experimental.enable_op_determinism()
-    straight = tiny_trainer(tmp_path / 'straight', data)
+    straight = tiny_trainer(tmp_path / 'straight', data, **settings)
     straight.fit(data, epochs=2)
     with pytest.raises(Crash):
-        tiny_trainer(tmp_path / 'resumed', data).fit(data, epochs=2, callbacks=[crash_after(7)])
-    resumed = tiny_trainer(tmp_path / 'resumed', data)  # a new process would do the same
+        tiny_trainer(tmp_path / 'resumed', data, **settings).fit(data, epochs=2, callbacks=[crash_after(7)])
+    resumed = tiny_trainer(tmp_path / 'resumed', data, **settings)  # a new process would do the same
     history = resumed.fit(data, epochs=2)
     assert history.epoch == [1] and resumed.step == straight.step == 8
     for a, b in zip(weights(resumed), weights(straight)):
@@ -204,3 +212,12 @@ def test_epoch_count_matches_batches(tmp_path, data):
     trainer = tiny_trainer(tmp_path, data, batch_size=48, steps_per_epoch=3)
     trainer.fit(data, epochs=2)
     assert trainer.step == 2 * min(3, math.ceil(200 / 48))
+
+
+def test_critic_steps_update_the_discriminator_n_times_per_generator_update(tmp_path, data):
+    trainer = tiny_trainer(tmp_path, data, n_critic=3, g_beta_2=0.9, d_beta_2=0.95, d_learning_rate=5e-4)
+    trainer.fit(data, epochs=1)
+    state = trainer.state
+    assert trainer.step == 4 and int(state.g_optimizer.iterations) == 4 and int(state.d_optimizer.iterations) == 12
+    assert state.g_optimizer.beta_2 == 0.9 and state.d_optimizer.beta_2 == 0.95
+    assert float(state.d_optimizer.learning_rate) == pytest.approx(5e-4)

@@ -18,6 +18,8 @@ flags.DEFINE_string('data', None,
 flags.DEFINE_string('image_size', None,
                     'Resize and centre-crop every image to this size: 64 (square) or HxW such as 64x48. '
                     'Needed for datasets whose images vary in size.')
+flags.DEFINE_string('background', 'white', 'The colour transparent pixels of images with alpha (PNG icons, '
+                    'say) are composited onto: white, black or #rrggbb.')
 flags.DEFINE_integer('memory_budget_mb', 2048,
                      'Images up to this many MB (as 8-bit pixels) are held in memory; a larger folder is '
                      'read file by file each epoch, a larger TFDS dataset streams.', lower_bound=0)
@@ -37,7 +39,7 @@ def load_from_flags(split='train', default_source=None):
     else:
         source = f'tfds:{FLAGS.dataset}'
     return data.load(source, split=split, image_size=FLAGS.image_size,
-                     memory_budget_mb=FLAGS.memory_budget_mb)
+                     memory_budget_mb=FLAGS.memory_budget_mb, background=FLAGS.background)
 
 
 def load_test_from_flags(default_source=None):

@@ -4,9 +4,11 @@ Example:
   tfgan2-train --model=dcgan --dataset=fashion_mnist --epochs=5 --model_dir=runs/dcgan
 """
 
+import dataclasses
+
 from absl import flags
 
-from tfgan2 import cli, models
+from tfgan2 import cli, models, recipes
 from tfgan2.cli import data_flags, derived_flags
 from tfgan2.training.config import TrainConfig
 
@@ -15,6 +17,10 @@ FLAGS = flags.FLAGS
 flags.DEFINE_enum('model', 'selfcond', list(models.MODELS), 'Which GAN to train: selfcond (unconditional, '
                   'the best measured without labels), dcgan (the TF tutorial\'s), or cgan, acgan, infogan '
                   '(conditional).')
+flags.DEFINE_enum('recipe', None, list(recipes.RECIPES), 'A known GAN variant\'s loss, penalty and update '
+                  'schedule, for any --model: ' + '; '.join(f'{name}: {recipe.summary}' for name, recipe in
+                                                            recipes.RECIPES.items()) + '. Flags given '
+                  'explicitly override its settings.')
 flags.DEFINE_string('model_dir', 'runs/default', 'The run folder: checkpoints, grids, GIF, history and '
                     'logs (local, gs:// or another tf.io.gfile filesystem).')
 flags.register_validator('model_dir', bool, 'pass the run folder, e.g. --model_dir=runs/mine')
@@ -33,8 +39,7 @@ flags.DEFINE_boolean('mixed_precision', False, 'Compute in float16 (GPUs, with l
 flags.DEFINE_string('export_dir', None, 'When training ends, export the generator for TF Serving to '
                     'EXPORT_DIR/<model>/<next version> (as tfgan2-export --export_base does).')
 CONFIG_FLAGS = derived_flags.define_config_flags(TrainConfig, exclude=('verbose',))
-HYPERPARAMETER_FLAGS = derived_flags.define_hyperparameter_flags(
-    models.MODELS.values(), models.hyperparameter_names, models.hyperparameter_help)
+HYPERPARAMETER_FLAGS = derived_flags.define_hyperparameter_flags(models.MODELS.values())
 for _name in CONFIG_FLAGS + HYPERPARAMETER_FLAGS:
     flags.declare_key_flag(_name)
 flags.adopt_module_key_flags(data_flags)
@@ -48,9 +53,13 @@ def main(argv):
 
     try:
         model_class = models.model_class(FLAGS.model)
-        hyperparameters = derived_flags.hyperparameters_from_flags(
-            model_class, HYPERPARAMETER_FLAGS, models.hyperparameter_names)
+        hyperparameters = derived_flags.hyperparameters_from_flags(model_class, HYPERPARAMETER_FLAGS)
         config = derived_flags.config_from_flags(TrainConfig, exclude=('verbose',))
+        if FLAGS.recipe:
+            recipe = recipes.RECIPES[FLAGS.recipe]
+            hyperparameters = {**recipe.hyperparameters, **hyperparameters}
+            config = dataclasses.replace(config, **{name: value for name, value in recipe.config.items()
+                                                    if not FLAGS[name].present})
         # Before other TensorFlow work: multi-worker and TPU strategies set up the runtime.
         strategy = distribute.create_strategy(FLAGS.strategy, FLAGS.tpu)
         train_data = data_flags.load_from_flags()

@@ -8,20 +8,29 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan2 import errors
-from tfgan2.data.convert import color_channels, image_size_pair, pixel_range, resize_and_crop, to_uint8
+from tfgan2.data.convert import (
+    DEFAULT_BACKGROUND,
+    color_channels,
+    image_size_pair,
+    pixel_range,
+    resize_and_crop,
+    to_uint8,
+)
 from tfgan2.data.image_data import absolute_path, check_whole_source, checked_name, in_memory, name_from_path
 from tfgan2.data.labels import checked_labels
 
 _RESIZE_CHUNK = 1024  # images resized at a time, bounding the float32 copy
 
 
-def from_arrays(images, labels=None, class_names=None, name='arrays', image_size=None):
-    """ImageData from images [N, H, W] or [N, H, W, C] (uint8, or floats in [0, 1] or [-1, 1])
-    and optional integer labels [N]; class_names default to '0'..'K-1'."""
-    return arrays_data(images, labels, class_names, checked_name(name), 'arrays', image_size)
+def from_arrays(images, labels=None, class_names=None, name='arrays', image_size=None,
+                background=DEFAULT_BACKGROUND):
+    """ImageData from images [N, H, W] or [N, H, W, C] (uint8, or floats in [0, 1] or [-1, 1]; C 1
+    or 3, or either with alpha, composited onto `background`) and optional integer labels [N];
+    class_names default to '0'..'K-1'."""
+    return arrays_data(images, labels, class_names, checked_name(name), 'arrays', image_size, background)
 
 
-def arrays_data(images, labels, class_names, name, source, image_size=None):
+def arrays_data(images, labels, class_names, name, source, image_size=None, background=DEFAULT_BACKGROUND):
     """ImageData held in memory from arrays, after checking labels and pixel values."""
     images = np.asarray(images)
     if images.ndim == 3:
@@ -30,10 +39,10 @@ def arrays_data(images, labels, class_names, name, source, image_size=None):
         raise errors.DataError(f'{source}: images have shape {images.shape}; pass a non-empty array '
                                f'[N, H, W] or [N, H, W, C].')
     labels, class_names = checked_labels(labels, len(images), class_names, source)
-    images = color_channels(images)
     if images.dtype != np.uint8:
         value_range = pixel_range(images.dtype, images.min(), images.max(), source)
         images = to_uint8(images, value_range).numpy()
+    images = np.asarray(color_channels(images, background))
     size = image_size_pair(image_size)
     if size and images.shape[1:3] != size:
         images = np.concatenate([resize_and_crop(images[start:start + _RESIZE_CHUNK], size).numpy()
@@ -41,7 +50,7 @@ def arrays_data(images, labels, class_names, name, source, image_size=None):
     return in_memory(images, labels, class_names, name, source)
 
 
-def from_file(path, split='train', image_size=None):
+def from_file(path, split='train', image_size=None, background=DEFAULT_BACKGROUND):
     """ImageData from an .npy file of images, or an .npz file holding images as `images` or `x`
     and optionally labels as `labels` or `y` and `class_names`; per-split arrays such as
     `x_train`/`y_train` and `x_test`/`y_test` (as `keras.datasets` files have) come first."""
@@ -63,7 +72,7 @@ def from_file(path, split='train', image_size=None):
         images, labels, class_names = contents, None, None
     else:
         images, labels, class_names = _npz_arrays(contents, split, path)
-    return arrays_data(images, labels, class_names, name_from_path(path), source, image_size)
+    return arrays_data(images, labels, class_names, name_from_path(path), source, image_size, background)
 
 
 def _npz_arrays(arrays, split, path):

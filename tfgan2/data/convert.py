@@ -36,16 +36,63 @@ def to_uint8(images, value_range):
 
 
 def kept_channels(channels):
-    """How many channels images with `channels` keep: 1 (greyscale) or 3 (RGB); alpha is dropped."""
+    """How many channels images with `channels` keep: 1 (greyscale) or 3 (RGB); alpha is
+    composited away (`color_channels`)."""
     if channels not in (1, 2, 3, 4):
         raise errors.DataError(f'images have {channels} channels; pass greyscale (1) or RGB (3) images, '
                                f'optionally with alpha.')
     return 1 if channels <= 2 else 3
 
 
-def color_channels(images):
-    """Images [..., C] without alpha: RGBA -> RGB, grey + alpha -> grey."""
-    return images[..., :kept_channels(images.shape[-1])]
+BACKGROUNDS = {'white': (255, 255, 255), 'black': (0, 0, 0)}
+DEFAULT_BACKGROUND = 'white'
+
+
+def background_color(background):
+    """The (R, G, B) of a background: 'white', 'black', '#rrggbb' or an (R, G, B) triple of 0-255."""
+    if isinstance(background, str):
+        text = background.strip().lower()
+        if text in BACKGROUNDS:
+            return BACKGROUNDS[text]
+        if len(text) == 7 and text[0] == '#':
+            try:
+                return tuple(int(text[i:i + 2], 16) for i in (1, 3, 5))
+            except ValueError:
+                pass
+    elif len(tuple(background)) == 3 and all(0 <= int(v) <= 255 for v in background):
+        return tuple(int(v) for v in background)
+    raise errors.DataError(f'background={background!r} is not a colour; pass white, black or #rrggbb (e.g. '
+                           f'#808080 for grey).')
+
+
+def color_channels(images, background=DEFAULT_BACKGROUND):
+    """uint8 images [..., C] without alpha: images with an alpha channel (grey + alpha, RGBA) are
+    composited onto `background` (see `background_color`), so a transparent pixel takes its
+    colour rather than whatever colour the file stored under it."""
+    channels = images.shape[-1]
+    kept = kept_channels(channels)
+    if channels == kept:
+        return images
+    alpha = tf.cast(images[..., -1:], tf.float32) / 255.0
+    colour = background_color(background)
+    fill = tf.constant(colour if kept == 3 else [0.2989 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2]],
+                       tf.float32)
+    return tf.cast(tf.round(tf.cast(images[..., :kept], tf.float32) * alpha + fill * (1.0 - alpha)), tf.uint8)
+
+
+def decode_image(contents, channels, background=DEFAULT_BACKGROUND):
+    """An encoded image (PNG, JPEG, GIF, BMP) as uint8 [H, W, channels] (1 or 3), whatever it
+    stores (grey, RGB, either with alpha): alpha is composited onto `background`."""
+    image = tf.io.decode_image(contents, expand_animations=False)
+    stored = tf.shape(image)[-1]
+    rgb = tf.cond(stored >= 3, lambda: image[..., :3], lambda: tf.image.grayscale_to_rgb(image[..., :1]))
+    opaque = tf.fill(tf.shape(image[..., :1]), tf.constant(255, tf.uint8))
+    alpha = tf.cond(tf.equal(stored % 2, 0), lambda: image[..., -1:], lambda: opaque)
+    rgb, alpha = tf.ensure_shape(rgb, [None, None, 3]), tf.ensure_shape(alpha, [None, None, 1])
+    image = color_channels(tf.concat([rgb, alpha], axis=-1), background)
+    if channels == 1:
+        image = tf.cast(tf.round(tf.image.rgb_to_grayscale(tf.cast(image, tf.float32))), tf.uint8)
+    return image
 
 
 def resize_and_crop(images, size):

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from tfgan2 import errors
 from tfgan2.data.arrays import arrays_data
-from tfgan2.data.convert import image_size_pair, kept_channels, resize_and_crop
+from tfgan2.data.convert import DEFAULT_BACKGROUND, decode_image, image_size_pair, kept_channels, resize_and_crop
 from tfgan2.data.image_data import (
     DEFAULT_MEMORY_BUDGET_MB,
     ImageData,
@@ -25,11 +25,13 @@ IMAGE_EXTENSIONS = ('.bmp', '.gif', '.jpeg', '.jpg', '.png')  # those Keras read
 _READ_BATCH = 256
 
 
-def from_directory(path, split='train', image_size=None, memory_budget_mb=DEFAULT_MEMORY_BUDGET_MB):
+def from_directory(path, split='train', image_size=None, memory_budget_mb=DEFAULT_MEMORY_BUDGET_MB,
+                   background=DEFAULT_BACKGROUND):
     """ImageData from a folder of images: class subfolders give labels and class names (sorted
     folder names, as Keras does), a flat folder is unlabeled. A folder with a `train` subfolder
     holds one subfolder per split, of which `split` is read. Without image_size every image must
-    have the first one's size; colour or greyscale follows the first image (alpha is dropped).
+    have the first one's size; colour or greyscale follows the first image, and transparent
+    pixels take the `background` colour (`convert.background_color`).
     Images are decoded into memory when they fit in memory_budget_mb, else read file by file
     each epoch (and a file that cannot be read then stops training)."""
     path = _split_folder(absolute_path(path), split)
@@ -37,7 +39,7 @@ def from_directory(path, split='train', image_size=None, memory_budget_mb=DEFAUL
     first = _first_image(paths[0])
     size = image_size_pair(image_size) or tuple(first.shape[:2])
     shape = (*size, kept_channels(first.shape[-1]))
-    read = _reader(shape, resize=image_size is not None)
+    read = _reader(shape, resize=image_size is not None, background=background)
     name, source = name_from_path(path), f'folder:{path}'
     if len(paths) * np.prod(shape) <= memory_budget_mb * 2**20:
         logger.info('Reading %d images from %s into memory.', len(paths), path)
@@ -98,21 +100,18 @@ def _is_image(name):
     return name.lower().endswith(IMAGE_EXTENSIONS)
 
 
-def _decode(path, channels):
-    return tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
-
-
 def _first_image(path):
     try:
-        return _decode(path, channels=0)
+        return tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
     except tf.errors.OpError:
         raise errors.DataError(_first_problem([path], channels=0)) from None
 
 
-def _reader(shape, resize):
-    """path -> uint8 image of `shape`: resized and cropped when `resize`, else checked."""
+def _reader(shape, resize, background):
+    """path -> uint8 image of `shape` (alpha composited onto `background`): resized and cropped
+    when `resize`, else checked."""
     def read(path):
-        image = _decode(path, shape[-1])
+        image = decode_image(tf.io.read_file(path), shape[-1], background)
         if resize:
             image = resize_and_crop(image, shape[:2])
         return tf.ensure_shape(image, shape)

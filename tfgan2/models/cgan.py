@@ -7,26 +7,22 @@ for that label (a projection discriminator, Miyato & Koyama 2018), so a real ima
 wrong label scores as fake and the generator must draw the asked-for class.
 """
 
-import typing
-
-import keras
 import tensorflow as tf
 
 from tfgan2 import errors, losses
-from tfgan2.models import base, networks
+from tfgan2.models import base, networks, registry
+from tfgan2.models import hyperparameters as hp
 
-FakeLabels = typing.Literal['uniform', 'real']
-FAKE_LABELS = typing.get_args(FakeLabels)
-Classifier = typing.Literal['discriminative', 'twin', 'auxiliary']
-CLASSIFIERS = typing.get_args(Classifier)
+FAKE_LABELS = ('uniform', 'real')
+CLASSIFIERS = ('discriminative', 'twin', 'auxiliary')
 
 
 def require_classes(kind, num_classes):
     """Fails clearly when a model that draws requested classes gets unlabeled data."""
     if num_classes < 2:
         raise errors.ConfigError(f'{kind} draws images of a requested class, so it needs labelled data with '
-                                 f'at least 2 classes (this data has {num_classes}); train dcgan, or infogan '
-                                 f'with supervised=False, on unlabeled data.')
+                                 f'at least 2 classes (this data has {num_classes}); train selfcond or dcgan, '
+                                 f'or infogan with supervised=False, on unlabeled data.')
 
 
 def label_logit(class_logits, labels):
@@ -34,18 +30,16 @@ def label_logit(class_logits, labels):
     return tf.gather(class_logits, labels, axis=1, batch_dims=1)[:, tf.newaxis]
 
 
-def projection_losses(discriminator, images, labels, fake, fake_labels, training):
-    """CGAN's losses of a projection `discriminator` on real `images` of `labels` and `fake`
-    images of `fake_labels`, with the class losses of its label scores as diagnostics."""
-    real = discriminator(images, training=training)
-    generated = discriminator(fake, training=training)
-    real_pair_logit = real['logit'] + label_logit(real['class_logits'], labels)
-    fake_pair_logit = generated['logit'] + label_logit(generated['class_logits'], fake_labels)
-    return {'g_loss': losses.generator_loss(fake_pair_logit),
-            'd_loss': losses.discriminator_loss(real_pair_logit, fake_pair_logit),
-            # Diagnostics: how well the discriminator's label scores pick each image's label.
-            'real_class_loss': losses.class_loss(labels, real['class_logits']),
-            'fake_class_loss': losses.class_loss(fake_labels, generated['class_logits'])}
+def projection_logit(outputs, labels):
+    """A projection discriminator's logit of (image, label) pairs (Miyato & Koyama 2018): the
+    unconditional logit plus the image features' logit for the label."""
+    return outputs['logit'] + label_logit(outputs['class_logits'], labels)
+
+
+def projection_diagnostics(real_outputs, fake_outputs, labels, fake_labels):
+    """How well a projection discriminator's label scores pick each image's label."""
+    return {'real_class_loss': losses.class_loss(labels, real_outputs['class_logits']),
+            'fake_class_loss': losses.class_loss(fake_labels, fake_outputs['class_logits'])}
 
 
 def default_class_weight(classifier):
@@ -55,13 +49,11 @@ def default_class_weight(classifier):
 
 
 def check_classifier(kind, classifier, fake_class_weight):
-    """Fails clearly on an unknown classifier or one that cannot learn from generated images."""
-    if classifier not in CLASSIFIERS:
-        raise errors.ConfigError(f'classifier={classifier!r} is unknown; use one of {", ".join(CLASSIFIERS)}.')
+    """Fails clearly on a classifier that cannot learn from generated images' labels."""
     if classifier == 'discriminative' and fake_class_weight:
-        raise errors.ConfigError(f'{kind}\'s discriminative classifier already learns generated images as classes of '
-                                 f'their own, so fake_class_weight={fake_class_weight} does not apply; drop it or '
-                                 f'use classifier=auxiliary or twin.')
+        raise errors.ConfigError(f'{kind}\'s discriminative classifier already learns generated images as classes '
+                                 f'of their own, so fake_class_weight={fake_class_weight} does not apply; drop it '
+                                 f'or use classifier=auxiliary or twin.')
 
 
 def classifier_losses(classifier, real, generated, labels, fake_labels, fake_class_weight):
@@ -100,33 +92,34 @@ def classifier_losses(classifier, real, generated, labels, fake_labels, fake_cla
     return g_term, d_term, diagnostics
 
 
+MIXING = hp.Hyperparameter('mixing', str, 'multiply', 'how the generator mixes the embedding of its label (or '
+                           'cluster) into the noise: element-wise (as in the Keras ACGAN example) or appended',
+                           choices=networks.MIXINGS)
+CONDITIONAL_HYPERPARAMETERS = hp.extend(
+    base.HYPERPARAMETERS, MIXING,
+    hp.Hyperparameter('fake_labels', str, 'uniform', 'labels of generated training images: uniform over the '
+                      'classes, or copied from the real batch', choices=FAKE_LABELS))
+
+
 class ConditionalGAN(base.GAN):
     """A GAN whose generator takes a class label: label sampling, one preview row per class.
+    `network_options` says how many label values the networks take and which heads they have."""
 
-    Hyperparameters:
-      num_classes: classes in the training data (the labels' range).
-      mixing: how the generator mixes the label embedding into the noise: 'multiply'
-        (element-wise, as in the Keras ACGAN example) or 'concat'.
-      fake_labels: labels of generated training images: 'uniform' over the classes, or
-        'real', copied from the real batch.
-    """
+    HYPERPARAMETERS = CONDITIONAL_HYPERPARAMETERS
 
-    def __init__(self, image_shape, num_classes, noise_dim, generator_widths, discriminator_widths,
-                 kernel_size, dropout, mixing, fake_labels, num_labels=None, code_dim=0,
-                 fake_class_head=False):
-        """Builds both networks for `num_labels` label values (default: `num_classes`),
-        `code_dim` continuous codes and, with `fake_class_head`, class scores of generated images."""
-        if fake_labels not in FAKE_LABELS:
-            raise errors.ConfigError(f'fake_labels={fake_labels!r} is unknown; use one of {", ".join(FAKE_LABELS)}.')
-        num_labels = num_labels or num_classes
-        super().__init__(
-            networks.Generator(image_shape, noise_dim, num_labels, code_dim, mixing, generator_widths,
-                               kernel_size, name='generator'),
-            networks.Discriminator(image_shape, discriminator_widths, kernel_size, dropout, num_labels,
-                                   code_dim, fake_class_head, name='discriminator'),
-            num_classes)
-        self.mixing = mixing
-        self.fake_labels = fake_labels
+    def network_options(self):
+        """{num_labels, code_dim, fake_class_head}: the generator's label values (default: the
+        data's classes), its continuous codes, and whether the discriminator scores generated
+        images' classes too."""
+        return {'num_labels': self.num_classes, 'code_dim': 0, 'fake_class_head': False}
+
+    def build_networks(self):
+        options = self.network_options()
+        generator = self.build_generator(num_classes=options['num_labels'], code_dim=options['code_dim'],
+                                         mixing=self.hyperparameters.mixing)
+        discriminator = self.build_discriminator(num_classes=options['num_labels'], code_dim=options['code_dim'],
+                                                 fake_class_head=options['fake_class_head'])
+        return generator, discriminator
 
     def latent_spec(self):
         return {**super().latent_spec(), 'label': tf.TensorSpec([None], tf.int32, name='label')}
@@ -137,10 +130,14 @@ class ConditionalGAN(base.GAN):
             labels = sampler.uniform([batch_size], 0, self.num_labels, dtype=tf.int32)
         return {'noise': sampler.normal([batch_size, self.noise_dim]), 'label': labels}
 
-    def fake_latent(self, sampler, real_labels):
-        """Generator inputs for one training batch: labels drawn uniformly, or the real batch's."""
-        labels = real_labels if self.fake_labels == 'real' else None
-        return self.sample_latent(sampler, tf.shape(real_labels)[0], labels)
+    def fake_latent(self, sampler, labels):
+        """Labels drawn uniformly, or the real batch's; the labels are the conditions."""
+        copied = labels if self.hyperparameters.fake_labels == 'real' else None
+        latent = self.sample_latent(sampler, tf.shape(labels)[0], copied)
+        return latent, latent['label']
+
+    def real_conditions(self, images, labels):
+        return labels
 
     @property
     def preview_noise_count(self):
@@ -156,21 +153,21 @@ class ConditionalGAN(base.GAN):
                  'label': tf.repeat(tf.range(self.num_labels, dtype=tf.int32), columns)}, self.num_labels)
 
 
-@keras.saving.register_keras_serializable(package='tfgan2')
+@registry.register
 class CGAN(ConditionalGAN):
-    """Conditional GAN with a projection discriminator; `fake_labels: FakeLabels = 'real'` by default, which
-    reached the label accuracy of uniform labels about an epoch sooner on Fashion-MNIST."""
+    """Conditional GAN with a projection discriminator. Fake labels are copied from the real
+    batch by default, which reached the label accuracy of uniform labels about an epoch sooner
+    on Fashion-MNIST."""
 
     kind = 'cgan'
+    HYPERPARAMETERS = hp.extend(CONDITIONAL_HYPERPARAMETERS, fake_labels='real')
 
-    def __init__(self, image_shape, num_classes, noise_dim=100, generator_widths: networks.Widths = None,
-                 discriminator_widths: networks.Widths = None, kernel_size=4, dropout=0.3,
-                 mixing: networks.Mixing = 'multiply', fake_labels: FakeLabels = 'real'):
-        require_classes(self.kind, num_classes)
-        super().__init__(image_shape, num_classes, noise_dim, generator_widths, discriminator_widths,
-                         kernel_size, dropout, mixing, fake_labels)
+    def resolve_defaults(self, values):
+        require_classes(self.kind, self.num_classes)
+        return super().resolve_defaults(values)
 
-    def compute_losses(self, images, labels, sampler, training=True):
-        latent = self.fake_latent(sampler, labels)
-        return projection_losses(self.discriminator, images, labels, self.fake_images(latent, training),
-                                 latent['label'], training)
+    def adversarial_logit(self, outputs, conditions):
+        return projection_logit(outputs, conditions)
+
+    def auxiliary_losses(self, real_outputs, fake_outputs, real_conditions, fake_conditions, latent):
+        return 0.0, 0.0, projection_diagnostics(real_outputs, fake_outputs, real_conditions, fake_conditions)

@@ -9,8 +9,6 @@ may also derive its label from the noise, `LabelFromNoise`); the discriminator a
 and a code head on the same features.
 """
 
-import typing
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -18,9 +16,7 @@ from keras import layers
 
 from tfgan2 import errors
 
-Mixing = typing.Literal['multiply', 'concat']
-MIXINGS = typing.get_args(Mixing)
-Widths = tuple[int, ...] | None  # one filter count per stage; None: derived from the image size
+MIXINGS = ('multiply', 'concat')
 MAX_DEFAULT_WIDTH = 512
 
 
@@ -35,13 +31,21 @@ def batch_norm():
     return layers.BatchNormalization(synchronized=tf.distribute.get_strategy().num_replicas_in_sync > 1)
 
 
-def stages(image_shape):
-    """(number of stages, (height, width) of the smallest map): sizes are halved while both stay
-    even and above 4, e.g. 28 -> (2, 7x7), 32 -> (3, 4x4), 64 -> (4, 4x4)."""
+def stages(image_shape, count=None):
+    """(number of stages, (height, width) of the smallest map). By default sizes are halved while
+    both stay even and above 4, e.g. 28 -> (2, 7x7), 32 -> (3, 4x4), 64 -> (4, 4x4); `count`
+    asks for that many halvings instead (32 with 2 -> 8x8, as cheap as 28 px)."""
     height, width = image_shape[0], image_shape[1]
-    count = 0
-    while height % 2 == 0 and width % 2 == 0 and min(height, width) > 4:
-        height, width, count = height // 2, width // 2, count + 1
+    if count is None:
+        count = 0
+        while height % 2 == 0 and width % 2 == 0 and min(height, width) > 4:
+            height, width, count = height // 2, width // 2, count + 1
+    elif count < 2 or height % 2 ** count or width % 2 ** count:
+        raise errors.ConfigError(f'stages={count}: {image_shape[0]}x{image_shape[1]} images cannot be halved '
+                                 f'{count} times; use at least 2 stages and at most as many halvings as both '
+                                 f'sides allow.')
+    else:
+        height, width = height // 2 ** count, width // 2 ** count
     if count < 2:
         raise errors.ConfigError(f'Images of {image_shape[0]}x{image_shape[1]} cannot be halved twice; the '
                                  f'networks need height and width divisible by 4 (e.g. 28, 32, 64), so pass '
@@ -49,22 +53,22 @@ def stages(image_shape):
     return count, (height, width)
 
 
-def default_widths(image_shape, role):
+def default_widths(image_shape, role, count=None):
     """One width per stage: the generator's from the smallest map up (..., 128, 64), the
     discriminator's from the image down (64, 128, ...), capped at 512."""
-    count, _ = stages(image_shape)
+    count, _ = stages(image_shape, count)
     widths = [min(64 * 2 ** i, MAX_DEFAULT_WIDTH) for i in range(count)]
     return tuple(reversed(widths)) if role == 'generator' else tuple(widths)
 
 
-def _checked_widths(widths, image_shape, role, allow_extra):
-    count, _ = stages(image_shape)
+def _checked_widths(widths, image_shape, role, allow_extra, count):
+    count, _ = stages(image_shape, count)
     widths = tuple(int(w) for w in widths)
     if len(widths) < count or (len(widths) > count and not allow_extra) or min(widths) < 1:
         needed = f'at least {count}' if allow_extra else f'{count}'
         raise errors.ConfigError(f'{role}_widths={",".join(map(str, widths))}: {image_shape[0]}x{image_shape[1]} '
-                                 f'images need {needed} positive widths, one per stage, e.g. '
-                                 f'{",".join(map(str, default_widths(image_shape, role)))}.')
+                                 f'images in {count} stages need {needed} positive widths, one per stage, e.g. '
+                                 f'{",".join(map(str, default_widths(image_shape, role, count)))}.')
     return widths
 
 
@@ -120,16 +124,17 @@ class Generator(_RebuiltFromArguments):
     The code joins the noise; the label's learned embedding is multiplied into that vector
     (`mixing='multiply'`, as in the Keras ACGAN example) or appended to it ('concat'). With
     `label_from_noise`, the label is not an input but derived from the noise (`LabelFromNoise`,
-    the layer `label_from_noise`). Widths beyond one per stage add stride-1 layers on the
+    the layer `label_from_noise`). `stages` doublings of the smallest map make the image
+    (default by its size, `stages`); widths beyond one per stage add stride-1 layers on the
     smallest map, as the TF DCGAN tutorial has."""
 
     def __init__(self, image_shape, noise_dim=100, num_classes=0, code_dim=0, mixing='multiply',
-                 widths=None, kernel_size=4, label_from_noise=False, **kwargs):
+                 widths=None, kernel_size=4, label_from_noise=False, stages=None, **kwargs):
         if mixing not in MIXINGS:
             raise errors.ConfigError(f'mixing={mixing!r} is unknown; use one of {", ".join(MIXINGS)}.')
         image_shape = tuple(int(s) for s in image_shape)
-        widths = _checked_widths(widths or default_widths(image_shape, 'generator'), image_shape,
-                                 'generator', allow_extra=True)
+        widths = _checked_widths(widths or default_widths(image_shape, 'generator', stages), image_shape,
+                                 'generator', True, stages)
         inputs = {'noise': keras.Input((noise_dim,), name='noise')}
         vector = inputs['noise']
         if code_dim:
@@ -143,14 +148,14 @@ class Generator(_RebuiltFromArguments):
             embedded = layers.Embedding(num_classes, noise_dim + code_dim,
                                         embeddings_initializer='glorot_normal')(label)
             vector = (layers.Multiply() if mixing == 'multiply' else layers.Concatenate())([vector, embedded])
-        super().__init__(inputs, _upsample(vector, image_shape, widths, kernel_size), **kwargs)
+        super().__init__(inputs, _upsample(vector, image_shape, widths, kernel_size, stages), **kwargs)
         self.arguments = dict(image_shape=image_shape, noise_dim=noise_dim, num_classes=num_classes,
                               code_dim=code_dim, mixing=mixing, widths=widths, kernel_size=kernel_size,
-                              label_from_noise=label_from_noise)
+                              label_from_noise=label_from_noise, stages=stages)
 
 
-def _upsample(vector, image_shape, widths, kernel_size):
-    count, (height, width) = stages(image_shape)
+def _upsample(vector, image_shape, widths, kernel_size, count):
+    count, (height, width) = stages(image_shape, count)
     init = dcgan_init()
     x = layers.Dense(height * width * widths[0], use_bias=False, kernel_initializer=init)(vector)
     x = layers.LeakyReLU(0.2)(batch_norm()(x))
@@ -170,27 +175,31 @@ class Discriminator(_RebuiltFromArguments):
     'fake_class_logits' [B, num_classes] if also fake_class_head (scores of the classes of
     generated images, for ACGAN's twin and discriminative classifiers), 'code_mean' [B, code_dim]
     if code_dim, 'features' [B, F]}: strided convolutions, one per stage, to the flat
-    `features`, and one dense head per other output on them."""
+    `features`, and one dense head per other output on them. With `spectral_norm` every weight
+    layer is spectrally normalised (Miyato et al. 2018), which bounds how sharply the
+    discriminator can change between nearby images."""
 
     def __init__(self, image_shape, widths=None, kernel_size=4, dropout=0.3, num_classes=0, code_dim=0,
-                 fake_class_head=False, **kwargs):
+                 fake_class_head=False, stages=None, spectral_norm=False, **kwargs):
         image_shape = tuple(int(s) for s in image_shape)
-        widths = _checked_widths(widths or default_widths(image_shape, 'discriminator'), image_shape,
-                                 'discriminator', allow_extra=False)
+        widths = _checked_widths(widths or default_widths(image_shape, 'discriminator', stages), image_shape,
+                                 'discriminator', False, stages)
+        normalised = (lambda layer: layers.SpectralNormalization(layer)) if spectral_norm else (lambda layer: layer)
         images = keras.Input(image_shape, name='images')
         x = images
         for filters in widths:
-            x = layers.Conv2D(filters, kernel_size, strides=2, padding='same', kernel_initializer=dcgan_init())(x)
+            x = normalised(layers.Conv2D(filters, kernel_size, strides=2, padding='same',
+                                         kernel_initializer=dcgan_init()))(x)
             x = layers.LeakyReLU(0.2)(x)
             if dropout:
                 x = layers.Dropout(dropout)(x)
         features = layers.Flatten()(x)
         heads = {'logit': 1, 'class_logits': num_classes, 'fake_class_logits': num_classes * fake_class_head,
                  'code_mean': code_dim}
-        outputs = {name: layers.Dense(size, kernel_initializer=dcgan_init(), name=name)(features)
+        outputs = {name: normalised(layers.Dense(size, kernel_initializer=dcgan_init(), name=name))(features)
                    for name, size in heads.items() if size}
         outputs['features'] = features
         super().__init__(images, outputs, **kwargs)
         self.arguments = dict(image_shape=image_shape, widths=widths, kernel_size=kernel_size,
                               dropout=dropout, num_classes=num_classes, code_dim=code_dim,
-                              fake_class_head=fake_class_head)
+                              fake_class_head=fake_class_head, stages=stages, spectral_norm=spectral_norm)

@@ -16,27 +16,25 @@ clusters and an export draws clusters in the trained proportions; gan.json recor
 """
 
 import logging
-import typing
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from tfgan2 import data as data_lib
 from tfgan2 import errors
-from tfgan2.models import base, cgan, clustering, networks
+from tfgan2.models import base, cgan, clustering, networks, registry
+from tfgan2.models import hyperparameters as hp
 
 logger = logging.getLogger(__name__)
 
-ClusterFeatures = typing.Literal['discriminator', 'pixels']
-CLUSTER_FEATURES = typing.get_args(ClusterFeatures)
+CLUSTER_FEATURES = ('discriminator', 'pixels')
 LABEL_LAYER = 'label_from_noise'
 PIXEL_FEATURE_SIZE = 8  # 'pixels' features: the image area-averaged to 8x8
 FEATURE_BATCH = 500  # images per forward pass when extracting features to cluster
 PREVIEW_ROWS = 10
 
 
-@keras.saving.register_keras_serializable(package='tfgan2')
+@registry.register
 class SelfConditionedGAN(base.GAN):
     """An unconditional GAN conditioned on clusters of its training images (see the module).
 
@@ -46,45 +44,50 @@ class SelfConditionedGAN(base.GAN):
     The defaults were chosen by measurement on Fashion-MNIST (benchmarks/RESULTS.md): 50
     clusters over 10, 20 and 100; discriminator features over pixels, and clustering every epoch
     over clustering once, though both by less than the spread between seeds.
-
-    Hyperparameters:
-      clusters: number of clusters the training images are grouped into, the generator's
-        conditions (K).
-      cluster_features: what images are clustered by: 'discriminator' (the features of a copy
-        of the discriminator frozen at each clustering, as in the paper) or 'pixels' (the images
-        area-averaged to 8x8, fixed).
-      recluster_every: epochs between clusterings; the first is before epoch 0.
-      cluster_samples: training images clustered each time (the first of the epoch's order).
-      mixing: how the generator mixes the cluster's embedding into the noise: 'multiply' or 'concat'.
     """
 
     kind = 'selfcond'
+    HYPERPARAMETERS = hp.extend(
+        base.HYPERPARAMETERS,
+        cgan.MIXING,
+        hp.Hyperparameter('clusters', int, 50, 'number of clusters the training images are grouped into, the '
+                          'generator\'s conditions (K)'),
+        hp.Hyperparameter('cluster_features', str, 'discriminator', 'what images are clustered by: the features '
+                          'of a copy of the discriminator frozen at each clustering (as in the paper), or the '
+                          'images area-averaged to 8x8', choices=CLUSTER_FEATURES),
+        hp.Hyperparameter('recluster_every', int, 1, 'epochs between clusterings; the first is before epoch 0'),
+        hp.Hyperparameter('cluster_samples', int, 5000, 'training images clustered each time (the first of '
+                          'the epoch\'s order)'))
 
-    def __init__(self, image_shape, noise_dim=100, generator_widths: networks.Widths = None,
-                 discriminator_widths: networks.Widths = None, kernel_size=4, dropout=0.3,
-                 mixing: networks.Mixing = 'multiply', clusters=50,
-                 cluster_features: ClusterFeatures = 'discriminator', recluster_every=1, cluster_samples=5000):
-        _check(clusters, cluster_features, recluster_every, cluster_samples)
-        discriminator = networks.Discriminator(image_shape, discriminator_widths, kernel_size, dropout,
-                                               num_classes=clusters, name='discriminator')
-        super().__init__(
-            networks.Generator(image_shape, noise_dim, clusters, mixing=mixing, widths=generator_widths,
-                               kernel_size=kernel_size, label_from_noise=True, name='generator'),
-            discriminator)
-        self.mixing = mixing
-        self.clusters = clusters
-        self.cluster_features = cluster_features
-        self.recluster_every = recluster_every
-        self.cluster_samples = cluster_samples
+    def __init__(self, image_shape, num_classes=0, **hyperparameters):
+        super().__init__(image_shape, num_classes, **hyperparameters)
+        h = self.hyperparameters
         self.cluster_discriminator = None
-        if cluster_features == 'discriminator':
+        if h.cluster_features == 'discriminator':
             self.cluster_discriminator = networks.Discriminator.from_config(
-                {**discriminator.get_config(), 'name': 'cluster_discriminator'})
+                {**self.discriminator.get_config(), 'name': 'cluster_discriminator'})
             self.cluster_discriminator.trainable = False
-        feature_size = (PIXEL_FEATURE_SIZE ** 2 * self.image_shape[2] if cluster_features == 'pixels'
-                        else discriminator.output['features'].shape[-1])
-        self.centroids = self.add_weight(shape=(clusters, feature_size), initializer='zeros',
+        feature_size = (PIXEL_FEATURE_SIZE ** 2 * self.image_shape[2] if h.cluster_features == 'pixels'
+                        else self.discriminator.output['features'].shape[-1])
+        self.centroids = self.add_weight(shape=(h.clusters, feature_size), initializer='zeros',
                                          trainable=False, name='cluster_centroids')
+
+    def resolve_defaults(self, values):
+        clusters, samples = values['clusters'], values['cluster_samples']
+        if clusters < 2:
+            raise errors.ConfigError(f'clusters={clusters}: self-conditioning needs at least 2 clusters.')
+        if values['recluster_every'] < 1:
+            raise errors.ConfigError(f'recluster_every={values["recluster_every"]}: use at least 1 (epochs '
+                                     f'between clusterings).')
+        if samples < clusters:
+            raise errors.ConfigError(f'cluster_samples={samples} is fewer than clusters={clusters}; cluster at '
+                                     f'least one image per cluster, better a hundred.')
+        return super().resolve_defaults(values)
+
+    def build_networks(self):
+        h = self.hyperparameters
+        return (self.build_generator(num_classes=h.clusters, mixing=h.mixing, label_from_noise=True),
+                self.build_discriminator(num_classes=h.clusters))
 
     @property
     def cluster_shares(self):
@@ -104,7 +107,7 @@ class SelfConditionedGAN(base.GAN):
 
     def _features(self, images, network):
         """What clustering compares: `network`'s features of `images`, or their coarse pixels."""
-        if self.cluster_features == 'pixels':
+        if self.hyperparameters.cluster_features == 'pixels':
             pooled = tf.image.resize(images, [PIXEL_FEATURE_SIZE, PIXEL_FEATURE_SIZE], method='area')
             return tf.reshape(pooled, [tf.shape(images)[0], -1])
         return tf.cast(network(images, training=False)['features'], tf.float32)
@@ -112,19 +115,20 @@ class SelfConditionedGAN(base.GAN):
     def begin_epoch(self, data, epoch, seed):
         """Clusters the first `cluster_samples` images of the epoch before epoch 0 and every
         `recluster_every` epochs after it."""
-        if epoch % self.recluster_every:
+        h = self.hyperparameters
+        if epoch % h.recluster_every:
             return
-        if data.num_examples < self.clusters:
-            raise errors.ConfigError(f'clusters={self.clusters} is more than the {data.num_examples} training '
+        if data.num_examples < h.clusters:
+            raise errors.ConfigError(f'clusters={h.clusters} is more than the {data.num_examples} training '
                                      f'images; use fewer clusters.')
-        batches = data_lib.input_pipeline(data, FEATURE_BATCH, seed, epoch, stop=self.cluster_samples)
+        batches = data_lib.input_pipeline(data, FEATURE_BATCH, seed, epoch, stop=h.cluster_samples)
         self.cluster(batches, np.random.default_rng([seed, epoch]), warm_start=epoch > 0)
 
     def cluster(self, batches, rng, warm_start):
         """Clusters the images of `batches` ((images, labels) in [-1, 1]) with k-means, from
         k-means++ seeds drawn with the NumPy generator `rng`, or with `warm_start` from the means
         of the current clusters matched to them; then freezes the discriminator's current copy."""
-        previous, features = [], []
+        previous, features, k = [], [], self.hyperparameters.clusters
         for images, _ in batches:
             if warm_start:
                 previous.append(self.clusters_of(images).numpy())
@@ -132,14 +136,14 @@ class SelfConditionedGAN(base.GAN):
         features = np.concatenate(features)
         if warm_start:
             previous = np.concatenate(previous)
-            centroids, labels = clustering.kmeans(features, clustering.cluster_means(features, previous, self.clusters))
-            mapping = clustering.match_clusters(labels, previous, self.clusters)
+            centroids, labels = clustering.kmeans(features, clustering.cluster_means(features, previous, k))
+            mapping = clustering.match_clusters(labels, previous, k)
             centroids, labels = centroids[np.argsort(mapping)], mapping[labels]
         else:
-            centroids, labels = clustering.kmeans(features, clustering.kmeans_plus_plus(features, self.clusters, rng))
-        sizes = np.bincount(labels, minlength=self.clusters)
+            centroids, labels = clustering.kmeans(features, clustering.kmeans_plus_plus(features, k, rng))
+        sizes = np.bincount(labels, minlength=k)
         self._set_clusters(centroids, sizes / len(labels))
-        logger.info('Clustered %d images into %d clusters of %d to %d images%s.', len(labels), self.clusters,
+        logger.info('Clustered %d images into %d clusters of %d to %d images%s.', len(labels), k,
                     sizes.min(), sizes.max(),
                     f'; {np.mean(labels == previous):.0%} kept their cluster' if warm_start else '')
 
@@ -151,12 +155,20 @@ class SelfConditionedGAN(base.GAN):
             for frozen, weight in zip(self.cluster_discriminator.weights, self.discriminator.weights):
                 frozen.assign(weight)
 
-    def compute_losses(self, images, labels, sampler, training=True):
+    def fake_latent(self, sampler, labels):
+        """Noise only: its cluster, the condition, is derived from it."""
+        latent = self.sample_latent(sampler, tf.shape(labels)[0])
+        return latent, self.clusters_of_noise(latent['noise'])
+
+    def real_conditions(self, images, labels):
         del labels  # Unconditional: the clusters stand in for classes.
-        latent = self.sample_latent(sampler, tf.shape(images)[0])
-        return cgan.projection_losses(self.discriminator, images, self.clusters_of(images),
-                                      self.fake_images(latent, training),
-                                      self.clusters_of_noise(latent['noise']), training)
+        return self.clusters_of(images)
+
+    def adversarial_logit(self, outputs, conditions):
+        return cgan.projection_logit(outputs, conditions)
+
+    def auxiliary_losses(self, real_outputs, fake_outputs, real_conditions, fake_conditions, latent):
+        return 0.0, 0.0, cgan.projection_diagnostics(real_outputs, fake_outputs, real_conditions, fake_conditions)
 
     @property
     def preview_noise_count(self):
@@ -174,15 +186,3 @@ class SelfConditionedGAN(base.GAN):
         moved = self.generator.get_layer(LABEL_LAYER).noise_with_labels(tf.tile(noise, [len(shown), 1]), clusters)
         return {'epoch': ({'noise': moved}, len(shown))}
 
-
-def _check(clusters, cluster_features, recluster_every, cluster_samples):
-    if clusters < 2:
-        raise errors.ConfigError(f'clusters={clusters}: self-conditioning needs at least 2 clusters.')
-    if cluster_features not in CLUSTER_FEATURES:
-        raise errors.ConfigError(f'cluster_features={cluster_features!r} is unknown; use one of '
-                                 f'{", ".join(CLUSTER_FEATURES)}.')
-    if recluster_every < 1:
-        raise errors.ConfigError(f'recluster_every={recluster_every}: use at least 1 (epochs between clusterings).')
-    if cluster_samples < clusters:
-        raise errors.ConfigError(f'cluster_samples={cluster_samples} is fewer than clusters={clusters}; cluster '
-                                 f'at least one image per cluster, better a hundred.')

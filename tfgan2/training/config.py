@@ -20,7 +20,10 @@ class TrainConfig:
     d_learning_rate: float = _setting(1e-3, 'Adam learning rate of the discriminator.')
     g_beta_1: float = _setting(0.0, 'Adam beta_1 of the generator.')
     d_beta_1: float = _setting(0.0, 'Adam beta_1 of the discriminator.')
-    beta_2: float = _setting(0.99, 'Adam beta_2 of both networks.')
+    g_beta_2: float = _setting(0.99, 'Adam beta_2 of the generator.')
+    d_beta_2: float = _setting(0.99, 'Adam beta_2 of the discriminator.')
+    n_critic: int = _setting(1, 'Discriminator updates per generator update (WGAN-GP\'s 5), each on the same '
+                                'real batch with new latents; the last is made with the generator\'s.')
     ema_decay: float = _setting(0.99, 'Decay of the moving average of the generator\'s weights that '
                                       'previews, evaluation and exports use; 0: the trained weights.')
     seed: int = _setting(0, 'Seed of the noise, the data order and the preview grids.')
@@ -42,7 +45,9 @@ class TrainConfig:
                   ('d_learning_rate', 0 < self.d_learning_rate < math.inf, 'greater than 0 (and finite)'),
                   ('g_beta_1', 0 <= self.g_beta_1 < 1, 'in [0, 1)'),
                   ('d_beta_1', 0 <= self.d_beta_1 < 1, 'in [0, 1)'),
-                  ('beta_2', 0 <= self.beta_2 < 1, 'in [0, 1)'),
+                  ('g_beta_2', 0 <= self.g_beta_2 < 1, 'in [0, 1)'),
+                  ('d_beta_2', 0 <= self.d_beta_2 < 1, 'in [0, 1)'),
+                  ('n_critic', self.n_critic >= 1, 'at least 1'),
                   ('ema_decay', 0 <= self.ema_decay < 1, 'in [0, 1), e.g. 0.99 (0 uses the trained weights)'),
                   ('seed', 0 <= self.seed < 2**32, 'in [0, 2**32)'),
                   ('steps_per_epoch', self.steps_per_epoch is None or self.steps_per_epoch >= 1,

@@ -78,8 +78,8 @@ class TrainState:
     def __init__(self, gan, config):
         self.gan, self.config = gan, config
         loss_scaling = gan.generator.dtype_policy.compute_dtype == 'float16'
-        self.g_optimizer = _adam(config.g_learning_rate, config.g_beta_1, config.beta_2, loss_scaling)
-        self.d_optimizer = _adam(config.d_learning_rate, config.d_beta_1, config.beta_2, loss_scaling)
+        self.g_optimizer = _adam(config.g_learning_rate, config.g_beta_1, config.g_beta_2, loss_scaling)
+        self.d_optimizer = _adam(config.d_learning_rate, config.d_beta_1, config.d_beta_2, loss_scaling)
         self.g_optimizer.build(gan.generator.trainable_variables)
         self.d_optimizer.build(gan.discriminator.trainable_variables)
         self.step = tf.Variable(0, dtype=tf.int64, name='step')  # updates applied

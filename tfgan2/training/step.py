@@ -1,11 +1,15 @@
-"""One simultaneous update of both networks, run through a `tf.distribute` strategy.
+"""One training step, run through a `tf.distribute` strategy: `n_critic` - 1 updates of the
+discriminator alone, then one simultaneous update of both networks from one forward pass (with
+n_critic = 1, the TF DCGAN tutorial's step). Every update uses the same real batch and new latents.
 
 One step on N replicas equals one step on one device with the same global batch: each replica
 weights its batch-mean losses by its share of the global batch before the optimizers sum the
 gradients, takes its rows of the latents drawn for the whole global batch
 (`rng.GlobalBatchRows`), and BatchNorm uses the statistics of the global batch
-(`networks.batch_norm`). A step whose losses are not all finite is not applied on any replica,
-and the BatchNorm statistics its forward pass moved are put back.
+(`networks.batch_norm`). An update whose losses are not all finite is not applied on any replica,
+the BatchNorm statistics its forward pass moved are put back, and no later update of the step
+is applied. After each applied update the GAN adapts its own state (`GAN.update_state`: the
+augmentation probability, LeCam's averages) from the update's global-batch metrics.
 """
 
 import tensorflow as tf
@@ -78,32 +82,36 @@ class TrainStep:
         return tf.nest.map_structure(lambda v: self.strategy.experimental_local_results(v)[0], results)
 
     def _replica_step(self, images, labels):
-        # Latents depend only on (seed, step), so a resumed run draws what an uninterrupted one would.
-        seed = tf.random.stateless_uniform(
-            [], tf.stack([tf.constant(self.config.seed, tf.int64), self.state.step.read_value()]),
-            minval=None, maxval=None, dtype=tf.int64)
-        previous = [tf.identity(v) for v in self._statistics()]  # to undo a bad step
-        metrics, g_grads, d_grads = self._gradients(images, labels, seed)
-        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in metrics.values()])
-        applied = tf.distribute.get_replica_context().merge_call(
-            self._apply_or_undo, args=(finite, g_grads, d_grads, previous))
+        # Latents and augmentations depend only on (seed, step, update), so a resumed run draws
+        # what an uninterrupted one would.
+        step = self.state.step.read_value()
+        seeds = tf.random.stateless_uniform([self.config.n_critic], tf.stack(
+            [tf.constant(self.config.seed, tf.int64), step]), minval=None, maxval=None, dtype=tf.int64)
+        applied = tf.constant(True)
+        for update in range(self.config.n_critic):
+            with_generator = update == self.config.n_critic - 1
+            previous = [tf.identity(v) for v in self._statistics()]  # to undo a bad update
+            metrics, g_grads, d_grads = self._gradients(images, labels, seeds[update], step, with_generator)
+            finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in metrics.values()])
+            applied = tf.distribute.get_replica_context().merge_call(
+                self._apply_or_undo, args=(applied, finite, metrics, g_grads, d_grads, previous))
         return metrics, applied
 
-    def _losses_and_gradients(self, images, labels, seed):
+    def _losses_and_gradients(self, images, labels, seed, step, with_generator):
         """One replica's forward and backward pass: (metrics of the global batch, generator
-        gradients, discriminator gradients), its losses weighted by its share of the batch."""
+        gradients or None, discriminator gradients), its losses weighted by its share of the batch."""
         sampler, share = rng.StatelessSampler(seed), None
         if self.replicas > 1:
             sampler, share = self._global_batch_rows(seed, tf.shape(images)[0])
         g_optimizer, d_optimizer = self.state.g_optimizer, self.state.d_optimizer
-        with tf.GradientTape(persistent=True) as tape:
-            metrics = self.gan.compute_losses(images, labels, sampler, training=True)
+        with tf.GradientTape(persistent=with_generator) as tape:
+            metrics = self.gan.compute_losses(images, labels, sampler, step, training=True)
             g_loss, d_loss = metrics['g_loss'], metrics['d_loss']
             if share is not None:
                 g_loss, d_loss = g_loss * share, d_loss * share
             g_loss, d_loss = g_optimizer.scale_loss(g_loss), d_optimizer.scale_loss(d_loss)
-        g_grads = tape.gradient(g_loss, self.gan.generator.trainable_variables)
         d_grads = tape.gradient(d_loss, self.gan.discriminator.trainable_variables)
+        g_grads = tape.gradient(g_loss, self.gan.generator.trainable_variables) if with_generator else None
         if share is not None:
             metrics = tf.distribute.get_replica_context().all_reduce(
                 tf.distribute.ReduceOp.SUM, {key: value * share for key, value in metrics.items()})
@@ -120,23 +128,31 @@ class TrainStep:
         sampler = rng.GlobalBatchRows(seed, offset, tf.cast(global_batch, tf.int32))
         return sampler, tf.cast(size, tf.float32) / global_batch
 
-    def _apply_or_undo(self, strategy, finite, g_grads, d_grads, previous):
+    def _apply_or_undo(self, strategy, proceed, finite, metrics, g_grads, d_grads, previous):
         """In cross-replica context, where the optimizers sum the replicas' gradients: every
-        replica applies its update, or every replica restores its BatchNorm statistics."""
+        replica applies its update (the generator's too when `g_grads` is given), or, after an
+        update that was not applied or with non-finite losses, every replica restores its
+        BatchNorm statistics. Returns whether it applied."""
+        local = lambda value: strategy.experimental_local_results(value)[0]
+
         def apply():
             strategy.run(self._apply_gradients, args=(g_grads, d_grads))
-            self.state.step.assign_add(1)
-            self.state.update_average()
+            self.gan.update_state({key: local(value) for key, value in metrics.items()},
+                                  float(self.config.batch_size))
+            if g_grads is not None:
+                self.state.step.assign_add(1)
+                self.state.update_average()
             return tf.constant(True)
 
         def undo():
             strategy.run(self._restore_statistics, args=(previous,))
             return tf.constant(False)
 
-        return tf.cond(strategy.experimental_local_results(finite)[0], apply, undo)
+        return tf.cond(tf.logical_and(local(proceed), local(finite)), apply, undo)
 
     def _apply_gradients(self, g_grads, d_grads):
-        self.state.g_optimizer.apply_gradients(zip(g_grads, self.gan.generator.trainable_variables))
+        if g_grads is not None:
+            self.state.g_optimizer.apply_gradients(zip(g_grads, self.gan.generator.trainable_variables))
         self.state.d_optimizer.apply_gradients(zip(d_grads, self.gan.discriminator.trainable_variables))
 
     def _statistics(self):
