@@ -193,7 +193,7 @@ def test_train_refuses_nonsense_flags_before_writing_anything(tmp_path):
         ('--d_learning_rate=nan', 'error'), ('--g_learning_rate=0', 'error'), ('--seed=-1', 'error'),
         (f'--seed={2**32}', 'error'), ('--image_size=0', 'error'), ('--image_size=abc', 'error'),
         ('--image_size=100000', 'error'), ('--image_size=3', 'error'), ('--log_every=0', 'error'),
-        ('--steps_per_epoch=0', 'error'), ('--ema_decay=1', 'error'), ('--beta_2=nan', 'error'),
+        ('--steps_per_epoch=0', 'error'), ('--ema_decay=1', 'error'), ('--g_beta_2=nan', 'error'),
         ('--clusters=0', 'error'), ('--clusters=1000000', 'error'), ('--model=nope', 'flag'),
         ('--strategy=nope', 'flag'), ('--eval_every=-1', 'flag'), ('--memory_budget_mb=-1', 'flag'),
         ('--class_weight=0.5', 'error'), ('--data=/no/such/folder', 'error'), ('--tpu=x', 'error'),

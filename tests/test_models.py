@@ -72,7 +72,8 @@ def test_widths_longer_than_the_stages_add_stride_one_layers_as_the_tutorial():
 @pytest.mark.parametrize('shape, hyperparameters, message', [
     ((27, 27, 1), {}, 'divisible by 4'),
     ((64, 64, 3), {'generator_widths': (64, 32)}, 'generator_widths=64,32: 64x64 images in 4 stages need at least 4'),
-    ((28, 28, 1), {'discriminator_widths': (8, 16, 32)}, 'discriminator_widths=8,16,32: 28x28 images in 2 stages need 2'),
+    ((28, 28, 1), {'discriminator_widths': (8, 16, 32)},
+     'discriminator_widths=8,16,32: 28x28 images in 2 stages need 2'),
 ])
 def test_sizes_and_widths_that_do_not_fit_are_refused(shape, hyperparameters, message):
     with pytest.raises(ValueError, match=message):

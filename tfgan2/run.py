@@ -12,19 +12,17 @@ The trainer writes through it, the exporter and the evaluator rebuild GANs throu
 record is data from disk: every field is checked before use and none becomes part of a path.
 """
 
-import inspect
 import json
 import logging
 import math
 import re
-import types
-import typing
 
 import tensorflow as tf
 
 from tfgan2 import errors, models, storage
 from tfgan2.data import checked_name
 from tfgan2.data.convert import MAX_IMAGE_SIDE
+from tfgan2.models import hyperparameters as hp
 from tfgan2.models import networks
 
 logger = logging.getLogger(__name__)
@@ -288,69 +286,35 @@ def check_settings(kind, settings):
 
 
 def settings_problem(kind, settings):
-    """What is wrong with `settings` for a `kind` GAN, or None (see `check_settings`)."""
-    parameters = inspect.signature(models.MODELS[kind]).parameters
-    hints = typing.get_type_hints(models.MODELS[kind].__init__)
-    for name, value in settings.items():
-        if name not in parameters:
-            return f'{name} is not a setting of {kind}'
-        if name == 'image_shape':
-            problem = _image_shape_problem(value)
-            if problem:
-                return problem
-            continue
-        default = parameters[name].default
-        expected = int if name == 'num_classes' else hints.get(
-            name, type(default) if default not in (inspect.Parameter.empty, None) else None)
-        if not _fits(value, expected):
-            return f'{name}={value!r} is not {_describe_type(expected)}'
+    """What is wrong with `settings` for a `kind` GAN, or None (see `check_settings`): the
+    model's declarations (`HYPERPARAMETERS`) check names and types, then the shared ranges and
+    the estimated size are checked here."""
+    if 'image_shape' in settings:
+        problem = _image_shape_problem(settings['image_shape'])
+        if problem:
+            return problem
+    if 'num_classes' in settings and (not _is_int(settings['num_classes']) or settings['num_classes'] < 0):
+        return f'num_classes={settings["num_classes"]!r} is not a whole number of at least 0'
+    given = {name: value for name, value in settings.items() if name not in ('image_shape', 'num_classes')}
+    try:
+        resolved = hp.resolve(models.model_class(kind).HYPERPARAMETERS, given, kind)
+    except errors.ConfigError as e:
+        return str(e).rstrip('.')
+    for name in given:
+        value = resolved[name]
+        if isinstance(value, float) and not math.isfinite(value):
+            return f'{name}={value}: use a finite number'
         problem = _range_problem(name, value)
         if problem:
             return problem
     if 'image_shape' in settings:
-        return _size_problem(settings)
+        return _size_problem({**resolved, 'num_classes': settings.get('num_classes', 0),
+                              'image_shape': settings['image_shape']})
     return None
 
 
 def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _fits(value, annotation):
-    """Whether the JSON value `value` is of the type `annotation` declares (None: any)."""
-    if annotation is None:
-        return True
-    origin, arguments = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin in (typing.Union, types.UnionType):
-        return any(_fits(value, option) for option in arguments)
-    if origin is typing.Literal:
-        return isinstance(value, str) and value in arguments
-    if origin is tuple:
-        return isinstance(value, (list, tuple)) and all(_fits(item, arguments[0]) for item in value)
-    if annotation is type(None):
-        return value is None
-    if annotation is float:
-        return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
-    if annotation is int:
-        return _is_int(value)
-    return isinstance(value, annotation)
-
-
-def _describe_type(annotation):
-    options = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else (
-        annotation,)
-    words = []
-    for option in options:
-        if typing.get_origin(option) is typing.Literal:
-            words.append('one of ' + ', '.join(map(str, typing.get_args(option))))
-        elif typing.get_origin(option) is tuple:
-            words.append('a list of whole numbers')
-        elif option is type(None):
-            words.append('null')
-        else:
-            words.append({int: 'a whole number', float: 'a finite number', bool: 'true or false',
-                          str: 'a string'}.get(option, getattr(option, '__name__', str(option))))
-    return ' or '.join(words)
 
 
 def _range_problem(name, value):
@@ -380,13 +344,13 @@ def _image_shape_problem(shape):
 def _size_problem(settings):
     """Refuses settings whose networks would have more than MAX_WEIGHTS weights, estimated from
     the widths, kernel and noise (the embeddings and heads of labels included)."""
-    shape = tuple(settings['image_shape'])
+    shape, count = tuple(settings['image_shape']), settings.get('stages')
     try:
-        _, (height, width) = networks.stages(shape)
+        _, (height, width) = networks.stages(shape, count)
     except errors.ConfigError as e:
         return str(e).rstrip('.')
-    generator = settings.get('generator_widths') or networks.default_widths(shape, 'generator')
-    discriminator = settings.get('discriminator_widths') or networks.default_widths(shape, 'discriminator')
+    generator = settings.get('generator_widths') or networks.default_widths(shape, 'generator', count)
+    discriminator = settings.get('discriminator_widths') or networks.default_widths(shape, 'discriminator', count)
     kernel = settings.get('kernel_size') or 4
     noise = settings.get('noise_dim') or 100
     labels = max([settings.get(name) or 0 for name in _LABEL_COUNTS])
