@@ -3,8 +3,8 @@ gRPC or REST, and saves them as one grid PNG. See serving/README.md for starting
 
 The signature's inputs are read from the server's model metadata, then filled exactly as
 tfgan2-generate fills them for a SavedModel on disk (tfgan2.serving), so both give the same
-images for the same flags. Needs the tfgan2 package (pip install tfgan2; it brings
-tensorflow-serving-api and grpcio).
+images for the same flags. Needs the tfgan2 package with TensorFlow, and for gRPC its serving
+extra: pip install 'tfgan2[tensorflow,serving]' (which brings tensorflow-serving-api and grpcio).
 
 Examples:
   python serving/client.py --model=cgan --label=0,1,2 --num=8 --seed=3 --out=cgan.png

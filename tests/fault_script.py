@@ -154,18 +154,18 @@ def class_3(work):
             said = str(e)
         report('at a checkpoint save', said, 'ckpt-6' in said and not leftovers(disk) and bool(load_run(f'{disk}/lib')))
         full.free()
-        real = artifacts.write_gif
+        real = artifacts.write_gif_frame
 
         def fill_then_write(*args, **kwargs):
             full.fill()
             return real(*args, **kwargs)
-        artifacts.write_gif = fill_then_write
+        artifacts.write_gif_frame = fill_then_write
         try:
             tiny_trainer(f'{disk}/gif', data).fit(data, epochs=1)
             said = 'no error'
         except errors.Error as e:
             said = str(e)
-        artifacts.write_gif = real
+        artifacts.write_gif_frame = real
         report('at the GIF write', said, 'training.gif (No space left on device)' in said and not leftovers(disk))
         full.free()
         run = f'{disk}/cli'

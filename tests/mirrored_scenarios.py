@@ -74,10 +74,15 @@ def one_step(model_dir):
     keras.mixed_precision.set_global_policy('mixed_float16')
     scaled = build_trainer(mirrored_strategy, model_dir, batch_size=8)
     keras.mixed_precision.set_global_policy('float32')
-    _, applied = scaled.step_function.train_step(*next(iter(scaled.step_function.distribute(batches))))
+    distributed = next(iter(scaled.step_function.distribute(batches)))
+    _, applied = scaled.step_function.train_step(*distributed)
     optimizer = scaled.state.g_optimizer
-    results['float16'] = {'applied': bool(applied), 'updates': int(optimizer.iterations.numpy()),
-                          'loss_scale': float(optimizer.dynamic_scale.numpy())}
+    updates = int(optimizer.iterations.numpy())
+    optimizer.dynamic_scale.assign(2.0 ** 40)  # float16 gradients overflow: every replica skips the update
+    scaled.step_function.train_step(*distributed)
+    results['float16'] = {'applied': bool(applied), 'updates': updates,
+                          'updates_after_overflow': int(optimizer.iterations.numpy()),
+                          'scale_after_overflow': float(optimizer.dynamic_scale.numpy())}
     try:
         build_trainer(mirrored_strategy, model_dir, jit_compile=True)
     except ValueError as e:

@@ -7,8 +7,12 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from conftest import PATIENCE_S, wait_for
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from tfgan2 import artifacts
 
 TINY = ['--noise_dim=8', '--generator_widths=16,8', '--discriminator_widths=8,16']
 
@@ -75,12 +79,13 @@ def test_flags_are_derived_from_the_training_config_and_the_models():
     assert result.returncode == 0 and 'checked' in result.stdout, result.stderr[-2000:]
 
 
-def test_ctrl_c_ends_with_one_line_and_a_rerun_resumes(tmp_path, idx_dir):
+def test_sigterm_ends_with_one_line_and_a_rerun_resumes(tmp_path, idx_dir):
+    # SIGTERM (kill, a scheduler) is handled as Ctrl-C is; test_run.py stops a trainer with SIGINT.
     args = [sys.executable, '-m', 'tfgan2.cli.train', f'--data={idx_dir}', f'--model_dir={tmp_path}',
             '--epochs=1000', '--batch_size=8', '--checkpoint_every=1000', *TINY]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(tmp_path / 'history.csv', process)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=PATIENCE_S)
     assert process.returncode == 1
     last = stderr.strip().splitlines()[-1]
@@ -104,3 +109,44 @@ def test_a_recipe_sets_its_loss_penalty_and_schedule_and_flags_override_it(tmp_p
     assert iterations == {'g_optimizer': 2, 'd_optimizer': 4}  # --n_critic=2 over the recipe's 5
     learning_rate = checkpoint.get_tensor('d_optimizer/_learning_rate/.ATTRIBUTES/VARIABLE_VALUE')
     assert learning_rate == pytest.approx(1e-4)  # the recipe's
+
+
+def test_eval_every_records_quality_figures_in_the_history_and_tensorboard(tmp_path, idx_dir):
+    result = subprocess.run(
+        [sys.executable, '-m', 'tfgan2.cli.train', '--model=cgan', f'--data={idx_dir}',
+         f'--model_dir={tmp_path / "run"}', '--epochs=3', '--steps_per_epoch=2', '--batch_size=16', '--eval_every=2',
+         *TINY],
+        capture_output=True, text=True, timeout=300, env={**os.environ, 'TFGAN2_CACHE': str(tmp_path / 'cache')})
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = artifacts.read_history(tmp_path / 'run' / 'history.csv')
+    figures = ('eval_frechet_distance', 'eval_real_frechet_distance', 'eval_classifier_score', 'eval_label_accuracy')
+    assert [row['epoch'] for row in rows if all(figure in row for figure in figures)] == [2]
+    assert [row['epoch'] for row in rows if any(key.startswith('eval_') for key in row)] == [2]
+    logs = EventAccumulator(str(tmp_path / 'run' / 'logs'))
+    logs.Reload()
+    assert [(event.step, event.value) for event in logs.Scalars('epoch/eval_frechet_distance')] == [
+        (4, pytest.approx(rows[1]['eval_frechet_distance'], rel=1e-6))]
+
+
+# Runs tfgan2-train on a CPU split into two logical devices, which must happen before TensorFlow
+# starts, so that --strategy=mirrored has two replicas.
+TRAIN_ON_TWO_DEVICES = """
+import sys
+import tensorflow as tf
+tf.config.set_logical_device_configuration(tf.config.list_physical_devices('CPU')[0],
+                                           [tf.config.LogicalDeviceConfiguration()] * 2)
+from tfgan2.cli import train
+sys.argv = ['tfgan2-train', *sys.argv[1:]]
+train.run()
+"""
+
+
+def test_mirrored_strategy_and_mixed_precision_from_the_command_line(tmp_path, idx_dir):
+    result = subprocess.run(
+        [sys.executable, '-c', TRAIN_ON_TWO_DEVICES, '--strategy=mirrored', '--mixed_precision', '--model=dcgan',
+         f'--data={idx_dir}', f'--model_dir={tmp_path}', '--epochs=1', '--steps_per_epoch=2', '--batch_size=16',
+         *TINY], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert 'global batch 16 = 2 replicas x 8 (MirroredStrategy), mixed_bfloat16' in result.stderr
+    assert 'ckpt-2.index' in os.listdir(tmp_path / 'checkpoints')
+    assert np.isfinite(artifacts.read_history(tmp_path / 'history.csv')[0]['g_loss'])

@@ -306,16 +306,21 @@ def test_npz_and_npy_files(tmp_path):
         data.load(str(tmp_path / 'other.npz'))
 
 
-@pytest.mark.parametrize('low', [0.0, -1.0])
-def test_float_images_in_unit_ranges_become_uint8(low):
-    images = np.linspace(low, 1.0, 2 * 3 * 3, dtype=np.float32).reshape(2, 3, 3)
-    converted = all_elements(data.from_arrays(images))[0]
-    assert converted.dtype == np.uint8 and converted.min() == 0 and converted.max() == 255
+@pytest.mark.parametrize('low, high', [(0.0, 1.0), (-1.0, 1.0), (0.0, 255.0)])
+def test_float_images_in_each_range_become_the_same_uint8(low, high):
+    pixels = np.arange(256, dtype=np.uint8).reshape(4, 8, 8)
+    floats = (low + pixels.astype(np.float32) * (high - low) / 255).astype(np.float32)
+    np.testing.assert_array_equal(all_elements(data.from_arrays(floats))[0][..., 0], pixels)
 
 
-def test_pixel_values_out_of_range_are_refused_saying_what_was_found():
-    with pytest.raises(ValueError, match=r'float32 with values in \[0, 255\]; pass uint8'):
-        data.from_arrays(np.linspace(0, 255, 2 * 9, dtype=np.float32).reshape(2, 3, 3))
+@pytest.mark.parametrize('values, found', [
+    ((0.0, 300.0), r'float32 with values in \[0, 300\]'),
+    ((0.0, 1.5), r'float32 with values in \[0, 1.5\]'),  # [0, 1] gone over, or [0, 255] nearly black?
+    ((-1.0, 2.0), r'float32 with values in \[-1, 2\]'),
+])
+def test_pixel_values_out_of_range_are_refused_saying_what_was_found(values, found):
+    with pytest.raises(ValueError, match=found + r'; pass uint8 in \[0, 255\], or floats in \[0, 1\], '):
+        data.from_arrays(np.linspace(*values, 2 * 9, dtype=np.float32).reshape(2, 3, 3))
     with pytest.raises(ValueError, match='images are int64'):
         data.from_arrays(np.zeros((2, 3, 3), np.int64))
 
@@ -374,9 +379,20 @@ def test_dataset_too_large_for_memory_streams_the_same_images():
     np.testing.assert_array_equal(epoch_labels(streamed, 3, start=5), whole[5:])
 
 
+def test_keras_image_dataset_from_directory_keeps_its_pixels_and_class_names(tmp_path):
+    import keras
+    folder = colour_folder(tmp_path / 'pets', per_class=2)
+    batches = keras.utils.image_dataset_from_directory(folder, image_size=(8, 6), batch_size=4, shuffle=False)
+    pets = data.load(batches)  # floats in [0, 255], batched, with class_names
+    assert pets.class_names == ('cat', 'dog', 'emu') and pets.num_examples == 6
+    images, labels = all_elements(pets)
+    np.testing.assert_array_equal(labels, [0, 0, 1, 1, 2, 2])
+    np.testing.assert_array_equal(images, np.full((6, 8, 6, 3), 40, np.uint8) * (labels + 1)[:, None, None, None])
+
+
 def test_dataset_pixel_range_is_judged_from_the_first_images_and_checked_later():
-    with pytest.raises(ValueError, match=r'images are float32 with values in \[0, 255\]'):
-        data.from_dataset(tf.data.Dataset.from_tensor_slices(np.linspace(0, 255, 12, dtype=np.float32)
+    with pytest.raises(ValueError, match=r'images are float32 with values in \[0, 300\]'):
+        data.from_dataset(tf.data.Dataset.from_tensor_slices(np.linspace(0, 300, 12, dtype=np.float32)
                                                              .reshape(3, 2, 2, 1)))
     later_negative = np.concatenate([np.full((300, 2, 2, 1), 0.5), np.full((1, 2, 2, 1), -0.5)])
     with pytest.raises(ValueError, match=r'an image has values outside \[0, 1\], the range of its first'):

@@ -107,7 +107,7 @@ def test_a_full_disk_at_a_summary_write(disk, data):
     assert trainer.epoch == 0 and leftovers(model_dir) == []
 
 
-@pytest.mark.parametrize('written', ['save_png', 'write_gif', 'write_history', 'plot_history'])
+@pytest.mark.parametrize('written', ['save_png', 'write_gif_frame', 'write_history', 'plot_history'])
 def test_a_full_disk_at_a_grid_gif_or_history_write(disk, data, monkeypatch, written):
     """The disk fills just before `written` writes its file (the grid, the GIF, history.csv, the
     plot), whatever the outputs before it needed."""
@@ -121,7 +121,7 @@ def test_a_full_disk_at_a_grid_gif_or_history_write(disk, data, monkeypatch, wri
     trainer = tiny_trainer(model_dir, data)
     with pytest.raises(errors.ConfigError) as error:
         trainer.fit(data, epochs=1)
-    names = {'save_png': 'images/epoch_0001.png', 'write_gif': 'training.gif', 'write_history': 'history.csv',
+    names = {'save_png': 'images/epoch_0001.png', 'write_gif_frame': 'training.gif', 'write_history': 'history.csv',
              'plot_history': 'losses.png'}
     assert str(error.value) == (f'Cannot write {model_dir}/{names[written]} (No space left on device); free space '
                                 f'on its disk or choose a writable path.')

@@ -1,6 +1,9 @@
 """The GANs as Keras models: shapes for every image size, Keras saving, summaries, input errors,
 and what build_gan accepts."""
 
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -63,6 +66,29 @@ def test_spectral_norm_wraps_every_discriminator_layer():
     assert np.linalg.svd(kernel, compute_uv=False).max() == pytest.approx(1.0, abs=0.05)
 
 
+def test_skip_excitation_gates_the_last_map_of_the_generator():
+    gan = build_gan('dcgan', image_shape=(32, 32, 3), noise_dim=8, generator_widths=(16, 8, 8), skip_excitation=True)
+    gates = [layer for layer in gan.generator.layers if isinstance(layer, keras.layers.Multiply)]
+    assert len(gates) == 1 and tuple(gates[0].output.shape) == (None, 16, 16, 8)  # the map before the image
+    with pytest.raises(ValueError, match='skip_excitation .* needs at least 3 stages'):
+        tiny('dcgan', skip_excitation=True)  # 28 px: 2 stages
+
+
+def test_reconstruction_head_learns_to_redraw_real_images():
+    gan = tiny('dcgan', reconstruction_weight=1.0, dropout=0.0)
+    images = tf.random.uniform([8, 28, 28, 1], -1, 1, seed=3)
+    assert gan.discriminator(images)['reconstruction_error'].shape == (8,)
+    optimizer = keras.optimizers.Adam(1e-2)
+    errors = []
+    for _ in range(60):
+        with tf.GradientTape() as tape:
+            error = tf.reduce_mean(gan.discriminator(images, training=True)['reconstruction_error'])
+        variables = gan.discriminator.trainable_variables
+        optimizer.apply_gradients(zip(tape.gradient(error, variables), variables))
+        errors.append(float(error))
+    assert errors[-1] < 0.7 * errors[0]
+
+
 def test_widths_longer_than_the_stages_add_stride_one_layers_as_the_tutorial():
     gan = build_gan('dcgan', image_shape=(28, 28, 1), generator_widths=(256, 128, 64))
     assert len(layers_of(gan.generator, keras.layers.Conv2DTranspose, strides=1)) == 1
@@ -95,6 +121,34 @@ def test_keras_saving_round_trips_the_gan_and_its_generator(tmp_path, kind):
     generator = keras.saving.load_model(tmp_path / 'generator.keras')
     latent = gan.sample_latent(rng.StatelessSampler(4), 3, tf.constant(labels) if labels else None)
     np.testing.assert_allclose(generator(latent) * 1.0, expected, atol=1e-6)
+
+
+LOAD_AFTER_A_PLAIN_IMPORT = """
+import sys
+import numpy as np
+import tfgan2  # nothing more: not tfgan2.models, and Keras not loaded yet
+import tensorflow as tf  # which loads Keras
+import keras
+folder = sys.argv[1]
+gan, generator = keras.saving.load_model(folder + '/gan.keras'), tf.keras.models.load_model(folder + '/generator.keras')
+np.save(folder + '/loaded.npy', np.stack([gan.sample(3, seed=4), generator(np.load(folder + '/noise.npy'))]))
+print(type(gan).__name__, type(generator).__name__)
+"""
+
+
+def test_keras_loads_a_saved_gan_and_generator_after_a_plain_import_of_tfgan2(tmp_path):
+    gan = tiny('dcgan')
+    gan.save(tmp_path / 'gan.keras')
+    gan.averaged_generator.save(tmp_path / 'generator.keras')
+    noise = gan.sample_latent(rng.StatelessSampler(4), 3)['noise'].numpy()
+    np.save(tmp_path / 'noise.npy', noise)
+    result = subprocess.run([sys.executable, '-c', LOAD_AFTER_A_PLAIN_IMPORT, str(tmp_path)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ['DCGAN', 'Generator']
+    loaded_samples, loaded_images = np.load(tmp_path / 'loaded.npy')
+    np.testing.assert_allclose(loaded_samples, gan.sample(3, seed=4), atol=1e-6)
+    np.testing.assert_allclose(loaded_images, gan.generate({'noise': noise}), atol=1e-6)
 
 
 def test_summary_shows_every_layer_with_its_shape():

@@ -148,7 +148,6 @@ def trained_state(trainer):
 
 @pytest.mark.parametrize('crash_step', [5, 7])  # resumes at an epoch's start (clusters again), or inside one
 def test_resume_after_a_crash_restores_the_clusters(tmp_path, data, crash_step):
-    tf.config.experimental.enable_op_determinism()
     straight = trainer(tmp_path / 'straight', data)
     straight.fit(data, epochs=3)  # 4 steps per epoch, clustering before each
     with pytest.raises(Crash):
@@ -156,8 +155,8 @@ def test_resume_after_a_crash_restores_the_clusters(tmp_path, data, crash_step):
     resumed = trainer(tmp_path / 'resumed', data)
     resumed.fit(data, epochs=3)
     assert resumed.step == straight.step == 12
-    for a, b in zip(trained_state(resumed), trained_state(straight)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for a, b in zip(trained_state(resumed), trained_state(straight)):  # bit for bit on CPU (README)
+        np.testing.assert_array_equal(a, b)
 
 
 def test_the_run_records_the_clusters_and_load_run_restores_them(tmp_path, data):

@@ -1,6 +1,6 @@
 """TF Serving's side of the exports, against the loopback test double (tests/serving_double.py):
-REST bodies in row and columnar format decoded by TF Serving's JSON rules, bad input refused
-with clear errors over REST and gRPC, version routing, serving/client.py over both protocols
+REST bodies in row and columnar format giving the signatures' answers, the exported graph's
+refusals of bad input as REST and gRPC clients meet them, version routing, serving/client.py over both protocols
 giving the same grid as tfgan2-generate, and one clear line for every fault either meets
 (a server answering nonsense, exports that are not readable, an --out that cannot be written)."""
 
@@ -106,18 +106,15 @@ def test_rest_row_and_columnar_bodies_give_the_signature_answer(served):
         local(served, ('cgan', 2), 'png_from_seed', seeded)['images_png_bytes'])
 
 
+# The refusals of the exported graph (tfgan2's checks) as a REST client meets them. How the
+# server decodes JSON (a float for an int32 input, a missing signature) is TF Serving's, which
+# the double only imitates, so it is not tested here.
 @pytest.mark.parametrize('body, words', [
-    ({'inputs': {'noise': [[0.0] * 8], 'label': [3.5]}}, ['3.5', 'not of expected type: int32']),
-    ({'inputs': {'noise': [[0.0] * 8], 'label': [3.0]}}, ['3.0', 'not of expected type: int32']),
-    ({'inputs': {'noise': [[0.0] * 8], 'label': [2 ** 40]}}, [str(2 ** 40), 'not of expected type: int32']),
     ({'instances': [{'noise': [0.0] * 8, 'label': 10}]}, ['label must hold class indices in [0, 10)']),
     ({'signature_name': 'from_seed', 'inputs': {'label': [-1], 'seed': 0}},
      ['label must hold class indices in [0, 10)']),
     ({'inputs': {'noise': [[0.0] * 8] * 2, 'label': [1, 2, 3]}}, ['label', 'noise', 'same batch size']),
-    ({'signature_name': 'from_seed', 'instances': [{'label': 1, 'seed': 0}, {'label': 2, 'seed': 0}]},
-     ['seed']),
-    ({'signature_name': 'from_seed', 'inputs': {'label': [1], 'seed': 0.5}}, ['not of expected type: int64']),
-    ({'signature_name': 'no_such_signature', 'inputs': {}}, ['no_such_signature', 'not found']),
+    ({'inputs': {'noise': [[float('nan')] * 8], 'label': [1]}}, ['noise must hold finite numbers']),
     ({'signature_name': 'png_from_seed', 'inputs': {'label': [0] * (export.DEFAULT_MAX_BATCH + 1), 'seed': 0}},
      ['label asks for more than max_batch=1024 images', 'tfgan2-export --max_batch']),
 ])

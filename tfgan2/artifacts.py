@@ -4,12 +4,15 @@ or a run killed mid-write, never sees half a file, on local disks and object sto
 
 import csv
 import io
+import logging
 import math
 
 import imageio.v3 as iio
 import numpy as np
 
-from tfgan2 import errors, storage
+from tfgan2 import errors, gif, storage
+
+logger = logging.getLogger(__name__)
 
 # A grid's tiles are scaled up by a whole factor until the grid is at least this wide.
 MIN_GRID_WIDTH = 512
@@ -48,11 +51,23 @@ def save_png(path, image):
     storage.write_atomically(path, png_bytes(image))
 
 
-def write_gif(frame_paths, path, seconds_per_frame=0.5):
-    """Writes the PNGs at `frame_paths`, in order, as one looping GIF."""
-    frames = np.stack([iio.imread(storage.read_bytes(p), extension='.png') for p in frame_paths])
-    storage.write_atomically(path, iio.imwrite('<bytes>', frames, extension='.gif',
-                                               duration=int(seconds_per_frame * 1000), loop=0))
+def write_gif_frame(path, image, index, frame_png, seconds_per_frame=0.5):
+    """Makes the looping GIF at `path` hold frames 0..index-1 followed by `image` (uint8
+    [H, W, C]). The frames it already holds are copied, not decoded again; frames past `index`
+    (a run resumed before its last epoch) are dropped; frames it lacks are read from the PNG at
+    `frame_png(i)` where there is one."""
+    head, frames = None, []
+    if storage.exists(path):
+        try:
+            head, frames = gif.split(storage.read_bytes(path))
+        except gif.NotAGifError as e:
+            logger.warning('%s is not a readable GIF (%s); writing it again from the grids.', path, e)
+    frames = frames[:index]
+    for i in range(len(frames), index):
+        if storage.exists(frame_png(i)):
+            frames.append(gif.frame(iio.imread(storage.read_bytes(frame_png(i)), extension='.png'), seconds_per_frame))
+    frames.append(gif.frame(image, seconds_per_frame))
+    storage.write_atomically(path, gif.join(head or gif.head(image.shape[1], image.shape[0]), frames))
 
 
 def write_history(path, rows):

@@ -36,10 +36,14 @@ import os
 import re
 import sys
 import uuid
+from typing import TYPE_CHECKING
 
 import tensorflow as tf
 
 from tfgan2 import errors, rng, storage
+
+if TYPE_CHECKING:
+    from tfgan2.models import GAN
 
 SERVING_DEFAULT = tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY
 FROM_SEED = 'from_seed'
@@ -368,8 +372,9 @@ def _make_folder(path, export_base):
                                  f'you can write to.') from None
 
 
-def export_generator(gan, export_base, model_name, version=None, overwrite=False,
-                     max_batch=DEFAULT_MAX_BATCH, server_base=DEFAULT_SERVER_BASE):
+def export_generator(gan: 'GAN', export_base: str, model_name: str, version: int | None = None,
+                     overwrite: bool = False, max_batch: int = DEFAULT_MAX_BATCH,
+                     server_base: str = DEFAULT_SERVER_BASE) -> str:
     """Writes `gan`'s generator to `export_base/model_name/version`, then rewrites
     `export_base`/models.config (see `write_server_config`); returns the version's path.
 

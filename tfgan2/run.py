@@ -15,6 +15,7 @@ record is data from disk: every field is checked before use and none becomes par
 import json
 import logging
 import math
+import os
 import re
 
 import tensorflow as tf
@@ -69,7 +70,7 @@ def gan_record(gan):
 class RunDir:
     """Paths and record of the training run in `path` (local, gs:// or ram://)."""
 
-    def __init__(self, path):
+    def __init__(self, path: str | os.PathLike):
         self.path = str(path)
         self.record_path = self.file(RECORD_FILE)
         self.checkpoint_dir = self.file('checkpoints')
@@ -369,7 +370,7 @@ def _size_problem(settings):
     return None
 
 
-def load_run(model_dir, checkpoint=None):
+def load_run(model_dir: str | os.PathLike, checkpoint: str | None = None) -> models.GAN:
     """The GAN trained in `model_dir`, with the networks of its newest readable checkpoint (or
     of `checkpoint`): ready to sample, evaluate or export."""
     return RunDir(model_dir).load_gan(checkpoint)

@@ -25,9 +25,9 @@ flags.DEFINE_integer('memory_budget_mb', 2048,
                      'read file by file each epoch, a larger TFDS dataset streams.', lower_bound=0)
 
 
-def load_from_flags(split='train', default_source=None):
+def load_from_flags(split='train', default_source=None, default_image_size=None):
     """The ImageData that --data or --dataset name (or, when neither is given, `default_source`),
-    for `split`, sized by --image_size."""
+    for `split`, sized by --image_size, else by `default_image_size`."""
     from tfgan2 import data  # Imported here: it loads TensorFlow.
     if FLAGS.data and FLAGS['dataset'].present:
         raise errors.ConfigError(f'--data={FLAGS.data} and --dataset={FLAGS.dataset} both name the images; '
@@ -38,15 +38,15 @@ def load_from_flags(split='train', default_source=None):
         source = default_source
     else:
         source = f'tfds:{FLAGS.dataset}'
-    return data.load(source, split=split, image_size=FLAGS.image_size,
+    return data.load(source, split=split, image_size=FLAGS.image_size or default_image_size,
                      memory_budget_mb=FLAGS.memory_budget_mb, background=FLAGS.background)
 
 
-def load_test_from_flags(default_source=None):
+def load_test_from_flags(default_source=None, default_image_size=None):
     """The test split of the same images, or None when they have none (evaluation then holds out
     part of the training images)."""
     from tfgan2 import data
     try:
-        return load_from_flags('test', default_source)
+        return load_from_flags('test', default_source, default_image_size)
     except data.DataUnavailableError:
         return None

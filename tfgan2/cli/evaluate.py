@@ -9,6 +9,7 @@ Examples:
   tfgan2-evaluate --model_dir=runs/mine --data=my_images/ --metric=inception --inception_weights=/models/iv3.h5
 """
 
+import os
 import sys
 
 from absl import flags
@@ -47,15 +48,51 @@ def _check_flags():
                                  'trained on, e.g. --dataset=fashion_mnist).')
 
 
+# The sources a run records by path (see tfgan2.data), and whether each is a folder.
+_PATH_SOURCES = {'folder': True, 'idx': True, 'npz': False, 'npy': False}
+# What must match between the data at a recorded path and the run's record of it.
+_RECORDED_FIELDS = ('source', 'name', 'image_shape', 'num_classes', 'class_names', 'num_examples')
+
+
 def _recorded_source(record):
-    """What to load for the data a run recorded: a dataset by its (checked) name; a path is only
-    ever taken from the command line, never from the run's files."""
+    """What to load when the command names no data: a dataset by its (checked) name, or the file
+    or folder the run recorded while it is still one (and `_check_recorded` then finds in it
+    the images the run trained on). The record is data from disk, so a path in it is only read,
+    never written or made part of another path."""
     from tfgan2 import data
     recorded = record['data']
-    if recorded['source'].startswith('tfds:') or recorded['name'] in data.DEBIAN_DATA_DIRS:
+    kind, _, path = recorded['source'].partition(':')
+    if kind == 'tfds' or recorded['name'] in data.DEBIAN_DATA_DIRS:
         return f'tfds:{recorded["name"]}'
-    raise errors.ConfigError(f'The run trained on {recorded["source"]}; pass those images with --data to '
-                             f'evaluate against them.')
+    if kind not in _PATH_SOURCES:
+        raise errors.ConfigError(f'The run trained on images passed in Python ({recorded["source"]}); pass '
+                                 f'them with --data to evaluate against them.')
+    if not _is_entry(path, folder=_PATH_SOURCES[kind]):
+        raise errors.ConfigError(f'The run trained on {path}, which is not there any more; pass those images '
+                                 f'with --data to evaluate against them.')
+    parent = os.path.dirname(path)
+    if kind == 'folder' and os.path.basename(path) == 'train' and _is_entry(os.path.join(parent, 'test'), True):
+        path = parent  # split folders: the parent serves the test split too
+    return path
+
+
+def _is_entry(path, folder):
+    """Whether `path` is absolute (or a URL) and names a folder, or a regular file."""
+    import tensorflow as tf
+    if '://' in path:
+        return tf.io.gfile.isdir(path) if folder else tf.io.gfile.exists(path) and not tf.io.gfile.isdir(path)
+    return os.path.isabs(path) and (os.path.isdir(path) if folder else os.path.isfile(path))
+
+
+def _check_recorded(train, record):
+    """Refuses data from the recorded path that is not what the run recorded training on."""
+    from tfgan2 import run
+    found, recorded = run.data_record(train), record['data']
+    differences = [f'{key} {found[key]} (recorded: {recorded[key]})' for key in _RECORDED_FIELDS
+                   if found[key] != recorded[key]]
+    if differences:
+        raise errors.ConfigError(f'{recorded["source"]} no longer holds the images the run trained on '
+                                 f'({"; ".join(differences)}); pass those images with --data.')
 
 
 def main(argv):
@@ -74,8 +111,11 @@ def main(argv):
             run_dir = run.RunDir(FLAGS.model_dir)
             record = run_dir.read_record()
             recorded = None if FLAGS.data or FLAGS['dataset'].present else _recorded_source(record)
-            train = data_flags.load_from_flags('train', recorded)
-            test = data_flags.load_test_from_flags(recorded)
+            image_size = tuple(record['data']['image_shape'][:2])  # the size the generator draws
+            train = data_flags.load_from_flags('train', recorded, image_size)
+            if recorded and not recorded.startswith('tfds:'):
+                _check_recorded(train, record)
+            test = data_flags.load_test_from_flags(recorded, image_size)
             gan = run_dir.load_gan(FLAGS.checkpoint)
             generate = evaluation.gan_sampler(gan, FLAGS.seed)
             class_conditional, source = gan.draws_dataset_classes, FLAGS.model_dir

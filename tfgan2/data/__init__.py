@@ -28,6 +28,8 @@ from tfgan2.data.image_data import (
     DEFAULT_MEMORY_BUDGET_MB,
     DataUnavailableError,
     ImageData,
+    ImageSize,
+    PathLike,
     absolute_path,
     check_whole_source,
     checked_name,
@@ -36,13 +38,15 @@ from tfgan2.data.pipeline import DEFAULT_SHUFFLE_BUFFER, input_pipeline, unreada
 from tfgan2.data.tfds_source import from_tfds
 
 __all__ = ['DEBIAN_DATA_DIRS', 'DEFAULT_BACKGROUND', 'DEFAULT_MEMORY_BUDGET_MB', 'DEFAULT_SHUFFLE_BUFFER',
-           'DataUnavailableError', 'IDX_FILES', 'IMAGE_EXTENSIONS', 'ImageData', 'checked_name', 'from_arrays',
+           'DataUnavailableError', 'IDX_FILES', 'IMAGE_EXTENSIONS', 'ImageData', 'ImageSize', 'PathLike',
+           'checked_name', 'from_arrays',
            'from_dataset', 'from_directory', 'from_file', 'from_idx', 'from_tfds', 'input_pipeline',
            'load', 'read_idx', 'unreadable_image']
 
 
-def load(source, *, split='train', image_size=None, memory_budget_mb=DEFAULT_MEMORY_BUDGET_MB,
-         background=DEFAULT_BACKGROUND):
+def load(source: PathLike | np.ndarray | tf.Tensor | tuple | tf.data.Dataset, *, split: str = 'train',
+         image_size: ImageSize = None, memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB,
+         background: str = DEFAULT_BACKGROUND) -> ImageData:
     """ImageData from `source`: a TFDS name ('mnist', or 'tfds:mnist' to never read a path), a
     path to a folder of images, a folder of IDX files or an .npz/.npy file, an images array or an
     (images, labels) pair, or a `tf.data.Dataset`. image_size (64, (64, 48) or '64x48') resizes

@@ -16,17 +16,27 @@ from tfgan2.data.convert import (
     resize_and_crop,
     to_uint8,
 )
-from tfgan2.data.image_data import absolute_path, check_whole_source, checked_name, in_memory, name_from_path
+from tfgan2.data.image_data import (
+    ImageData,
+    ImageSize,
+    PathLike,
+    absolute_path,
+    check_whole_source,
+    checked_name,
+    in_memory,
+    name_from_path,
+)
 from tfgan2.data.labels import checked_labels
 
 _RESIZE_CHUNK = 1024  # images resized at a time, bounding the float32 copy
 
 
-def from_arrays(images, labels=None, class_names=None, name='arrays', image_size=None,
-                background=DEFAULT_BACKGROUND):
-    """ImageData from images [N, H, W] or [N, H, W, C] (uint8, or floats in [0, 1] or [-1, 1]; C 1
-    or 3, or either with alpha, composited onto `background`) and optional integer labels [N];
-    class_names default to '0'..'K-1'."""
+def from_arrays(images: np.ndarray | tf.Tensor, labels: np.ndarray | None = None,
+                class_names: list[str] | tuple[str, ...] | None = None, name: str = 'arrays',
+                image_size: ImageSize = None, background: str = DEFAULT_BACKGROUND) -> ImageData:
+    """ImageData from images [N, H, W] or [N, H, W, C] (uint8, or floats in [0, 1], [-1, 1] or
+    [0, 255]; C 1 or 3, or either with alpha, composited onto `background`) and optional integer
+    labels [N]; class_names default to '0'..'K-1'."""
     return arrays_data(images, labels, class_names, checked_name(name), 'arrays', image_size, background)
 
 
@@ -50,7 +60,8 @@ def arrays_data(images, labels, class_names, name, source, image_size=None, back
     return in_memory(images, labels, class_names, name, source)
 
 
-def from_file(path, split='train', image_size=None, background=DEFAULT_BACKGROUND):
+def from_file(path: PathLike, split: str = 'train', image_size: ImageSize = None,
+              background: str = DEFAULT_BACKGROUND) -> ImageData:
     """ImageData from an .npy file of images, or an .npz file holding images as `images` or `x`
     and optionally labels as `labels` or `y` and `class_names`; per-split arrays such as
     `x_train`/`y_train` and `x_test`/`y_test` (as `keras.datasets` files have) come first."""

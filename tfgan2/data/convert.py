@@ -7,23 +7,27 @@ import tensorflow as tf
 
 from tfgan2 import errors
 
-FLOAT_RANGES = ((0.0, 1.0), (-1.0, 1.0))
+FLOAT_RANGES = ((0.0, 1.0), (-1.0, 1.0), (0.0, 255.0))
+# Floats up to this are refused as neither [0, 1] nor [0, 255] pixels: they are more likely
+# [0, 1] images that went slightly over than [0, 255] images darker than 2/255.
+_UNCLEAR_ABOVE_ONE = 2.0
 # The largest image side the networks are built for; a larger size is a mistake, not a request.
 MAX_IMAGE_SIDE = 4096
 
 
 def pixel_range(dtype, low, high, source):
-    """The range that float images with values in [low, high] are in, (0, 1) or (-1, 1); None
-    for uint8 images, which are used as they are. Refuses any other dtype or range."""
+    """The range that float images with values in [low, high] are in: (0, 1), (-1, 1), or
+    (0, 255) (as `keras.utils.image_dataset_from_directory` gives); None for uint8 images, which
+    are used as they are. Refuses any other dtype or range."""
     dtype = tf.as_dtype(dtype)
     if dtype == tf.uint8:
         return None
     if dtype.is_floating:
         for value_range in FLOAT_RANGES:
-            if value_range[0] <= low and high <= value_range[1]:
+            if value_range[0] <= low and high <= value_range[1] and (value_range[1] < 255 or high > _UNCLEAR_ABOVE_ONE):
                 return value_range
     raise errors.DataError(f'{source}: images are {dtype.name} with values in [{low:g}, {high:g}]; pass uint8 in '
-                           f'[0, 255] or floats in [0, 1] or [-1, 1] (for example images / 255).')
+                           f'[0, 255], or floats in [0, 1], [-1, 1] or [0, 255] (for example images / 255).')
 
 
 def to_uint8(images, value_range):

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from tfgan2 import errors
 from tfgan2.data.convert import color_channels, image_size_pair, kept_channels, pixel_range, resize_and_crop, to_uint8
-from tfgan2.data.image_data import DEFAULT_MEMORY_BUDGET_MB, ImageData, checked_name, in_memory
+from tfgan2.data.image_data import DEFAULT_MEMORY_BUDGET_MB, ImageData, ImageSize, checked_name, in_memory
 from tfgan2.data.labels import checked_labels
 
 logger = logging.getLogger(__name__)
@@ -18,11 +18,16 @@ _FIRST_IMAGES = 256  # images that settle the size, channels and pixel range
 _READ_BATCH = 1024
 
 
-def from_dataset(dataset, class_names=None, name='dataset', image_size=None,
-                 memory_budget_mb=DEFAULT_MEMORY_BUDGET_MB):
+def from_dataset(dataset: tf.data.Dataset, class_names: list[str] | tuple[str, ...] | None = None,
+                 name: str = 'dataset', image_size: ImageSize = None,
+                 memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB) -> ImageData:
     """ImageData from a finite `tf.data.Dataset`, read once: to count it, check its labels, and
     keep it in memory when it fits memory_budget_mb (else it is streamed again each epoch).
-    Float images count as [0, 1] or [-1, 1] by their first images; later ones are checked."""
+    Float images count as [0, 1], [-1, 1] or [0, 255] by their first images; later ones are
+    checked. class_names default to the dataset's own `class_names`, which
+    `keras.utils.image_dataset_from_directory` sets."""
+    if class_names is None:
+        class_names = getattr(dataset, 'class_names', None)
     return dataset_data(dataset, class_names, checked_name(name), 'dataset', image_size,
                         memory_budget_mb)
 
@@ -107,7 +112,7 @@ def uint8_elements(elements, channels, value_range, shape, resize, source):
             low, high = (tf.cast(bound, image.dtype) for bound in value_range)
             message = (f'{source}: an image has values outside [{value_range[0]:g}, '
                        f'{value_range[1]:g}], the range of its first images; pass all images in '
-                       f'[0, 1] or all in [-1, 1].')
+                       f'one range: [0, 1], [-1, 1] or [0, 255].')
             tf.debugging.assert_greater_equal(image, low, message=message)
             tf.debugging.assert_less_equal(image, high, message=message)
         image = color_channels(to_uint8(image, value_range))

@@ -13,6 +13,8 @@ from tfgan2.data.convert import DEFAULT_BACKGROUND, decode_image, image_size_pai
 from tfgan2.data.image_data import (
     DEFAULT_MEMORY_BUDGET_MB,
     ImageData,
+    ImageSize,
+    PathLike,
     absolute_path,
     check_whole_source,
     name_from_path,
@@ -25,8 +27,8 @@ IMAGE_EXTENSIONS = ('.bmp', '.gif', '.jpeg', '.jpg', '.png')  # those Keras read
 _READ_BATCH = 256
 
 
-def from_directory(path, split='train', image_size=None, memory_budget_mb=DEFAULT_MEMORY_BUDGET_MB,
-                   background=DEFAULT_BACKGROUND):
+def from_directory(path: PathLike, split: str = 'train', image_size: ImageSize = None,
+                   memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB, background: str = DEFAULT_BACKGROUND) -> ImageData:
     """ImageData from a folder of images: class subfolders give labels and class names (sorted
     folder names, as Keras does), a flat folder is unlabeled. A folder with a `train` subfolder
     holds one subfolder per split, of which `split` is read. Without image_size every image must

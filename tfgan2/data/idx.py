@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from tfgan2 import errors
 from tfgan2.data.arrays import arrays_data
-from tfgan2.data.image_data import DataUnavailableError, absolute_path, name_from_path
+from tfgan2.data.image_data import DataUnavailableError, ImageData, ImageSize, PathLike, absolute_path, name_from_path
 
 IDX_FILES = {'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
              'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')}
@@ -24,7 +24,7 @@ _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype('>i2'),
                0x0C: np.dtype('>i4'), 0x0D: np.dtype('>f4'), 0x0E: np.dtype('>f8')}
 
 
-def read_idx(path):
+def read_idx(path: str) -> np.ndarray:
     """Reads one IDX file (gzipped when it ends in .gz) into a numpy array of its declared dtype
     and shape."""
     with tf.io.gfile.GFile(path, 'rb') as f:
@@ -50,7 +50,8 @@ def is_idx_folder(path):
     return any(_idx_file(path, stem) for stems in IDX_FILES.values() for stem in stems)
 
 
-def from_idx(path, split='train', image_size=None, name=None, class_names=None):
+def from_idx(path: PathLike, split: str = 'train', image_size: ImageSize = None, name: str | None = None,
+             class_names: tuple[str, ...] | None = None) -> ImageData:
     """ImageData from a folder of MNIST-format IDX files (train-images-idx3-ubyte[.gz],
     train-labels-idx1-ubyte[.gz], and t10k-... for split='test'). Debian's folders give their
     dataset's name and class names; others are named after the folder, with classes '0'..'K-1'."""

@@ -3,8 +3,9 @@
 import dataclasses
 import os
 import re
-from typing import Callable
+from typing import Callable, Union
 
+import numpy as np
 import tensorflow as tf
 
 from tfgan2 import errors
@@ -12,6 +13,15 @@ from tfgan2 import errors
 # Images up to this many MB (as uint8 pixels) are held in memory; larger data streams.
 DEFAULT_MEMORY_BUDGET_MB = 2048
 SPLIT_NAMES = ('train', 'test', 'validation', 'valid', 'val')
+
+# What `image_size` arguments take: 64 (square), (64, 48) or '64x48' (height x width).
+ImageSize = Union[int, tuple[int, int], str, None]
+# A local path, or a URL that tf.io.gfile reads (gs://, ram://, ...).
+PathLike = Union[str, os.PathLike]
+# Index arrays [K] -> (uint8 images [K, H, W, C], int32 labels [K]).
+Gather = Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]]
+# Index array [K] -> why the first of those images' files cannot be read, or None.
+FindUnreadable = Callable[[np.ndarray], Union[str, None]]
 
 _NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}')
 
@@ -34,22 +44,22 @@ class ImageData:
     name: str
     source: str
     elements: tf.data.Dataset
-    image_shape: tuple
+    image_shape: tuple[int, int, int]
     num_examples: int
     num_classes: int  # 0 when unlabeled
-    class_names: tuple | None  # None when unlabeled
-    gather: Callable | None = dataclasses.field(default=None, repr=False, compare=False)
-    find_unreadable: Callable | None = dataclasses.field(default=None, repr=False, compare=False)
+    class_names: tuple[str, ...] | None  # None when unlabeled
+    gather: Gather | None = dataclasses.field(default=None, repr=False, compare=False)
+    find_unreadable: FindUnreadable | None = dataclasses.field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         checked_name(self.name)
 
     @property
-    def labeled(self):
+    def labeled(self) -> bool:
         return self.num_classes > 0
 
 
-def checked_name(name):
+def checked_name(name: str) -> str:
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise errors.DataError(f'name={name!r} cannot name data: use 1 to 64 letters, digits, "_", "." '
                                f'or "-", starting with a letter or digit.')
@@ -85,7 +95,8 @@ def check_whole_source(source, split):
                                    f'subfolder beside train/, or x_{split} arrays) or use it whole as train.')
 
 
-def in_memory(images, labels, class_names, name, source):
+def in_memory(images: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...] | None, name: str,
+              source: str) -> ImageData:
     """ImageData held as uint8 images [N, H, W, C] and int32 labels [N] on the host, which
     `input_pipeline` shuffles by index."""
     with tf.device('/CPU:0'):

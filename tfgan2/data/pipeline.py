@@ -4,12 +4,13 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan2 import errors
+from tfgan2.data.image_data import ImageData
 
 DEFAULT_SHUFFLE_BUFFER = 10_000
 
 
-def input_pipeline(data, batch_size, seed, epoch=0, start=0, stop=None,
-                   shuffle_buffer=DEFAULT_SHUFFLE_BUFFER):
+def input_pipeline(data: ImageData, batch_size: int, seed: int, epoch: int = 0, start: int = 0,
+                   stop: int | None = None, shuffle_buffer: int = DEFAULT_SHUFFLE_BUFFER) -> tf.data.Dataset:
     """One epoch of `data` (an ImageData) as (images float32 [B, H, W, C] in [-1, 1], labels int32
     [B]): the images at positions [start, stop) of the epoch's order, in batches (the last one
     partial). An epoch of `stop` images resumed after `start` of them goes on with exactly the

@@ -6,10 +6,11 @@ import numpy as np
 from tfgan2 import errors, storage
 from tfgan2.data.convert import image_size_pair, kept_channels
 from tfgan2.data.datasets import dataset_data, image_label_elements, streamed, uint8_elements
-from tfgan2.data.image_data import DEFAULT_MEMORY_BUDGET_MB, DataUnavailableError, name_from
+from tfgan2.data.image_data import DEFAULT_MEMORY_BUDGET_MB, DataUnavailableError, ImageData, ImageSize, name_from
 
 
-def from_tfds(name, split='train', image_size=None, memory_budget_mb=DEFAULT_MEMORY_BUDGET_MB):
+def from_tfds(name: str, split: str = 'train', image_size: ImageSize = None,
+              memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB) -> ImageData:
     """ImageData from the TFDS dataset `name` (downloaded and prepared when it is not yet).
     Datasets whose images vary in size need image_size (resize + centre crop). Held in memory
     when it fits memory_budget_mb, else streamed each epoch."""

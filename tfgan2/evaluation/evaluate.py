@@ -21,6 +21,8 @@ import dataclasses
 import json
 import logging
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
@@ -28,6 +30,13 @@ import tensorflow as tf
 
 from tfgan2 import artifacts, errors, export, storage
 from tfgan2.evaluation import classifier, inception, metrics
+
+if TYPE_CHECKING:
+    from tfgan2.data import ImageData
+    from tfgan2.models import GAN
+
+# `generate(count, labels)`: `count` images in [-1, 1], of `labels` (int32 [count]) when not None.
+Generate = Callable[[int, np.ndarray | None], np.ndarray]
 
 logger = logging.getLogger(__name__)
 
@@ -199,9 +208,10 @@ class Evaluator:
     """Measures generators against one data set; the feature model and real-data figures are
     computed once here and shared by every `evaluate` call."""
 
-    def __init__(self, data, test=None, num_samples=None, metric=None, cache_dir=None,
-                 classifier_config=None, inception_weights='imagenet',
-                 real_examples=REAL_EXAMPLES):
+    def __init__(self, data: 'ImageData', test: 'ImageData | None' = None, num_samples: int | None = None,
+                 metric: str | None = None, cache_dir: str | None = None,
+                 classifier_config: classifier.ClassifierConfig | None = None,
+                 inception_weights: str = 'imagenet', real_examples: int = REAL_EXAMPLES):
         """`data`, `test`: `tfgan2.data.ImageData`; with no `test`, a deterministic part of `data`
         (up to a fifth, at most `real_examples`) is held out for the real-data figures."""
         self.metric = choose_metric(metric, data)
@@ -286,7 +296,7 @@ class Evaluator:
                                      f'the generator was trained on.')
         return images
 
-    def evaluate(self, generate, class_conditional=False):
+    def evaluate(self, generate: Generate, class_conditional: bool = False) -> Evaluation:
         """Evaluates `num_samples` images from `generate(count, labels)` (images in [-1, 1]).
 
         With `class_conditional`, labels are requested evenly over the classes (and label
@@ -310,7 +320,7 @@ class Evaluator:
                 evaluation.label_accuracy, evaluation.label_accuracy_per_class = overall, per_class.tolist()
         return evaluation
 
-    def evaluate_gan(self, gan, seed=0):
+    def evaluate_gan(self, gan: 'GAN', seed: int = 0) -> Evaluation:
         """Evaluates a `tfgan2.models` GAN (its averaged generator), requesting classes if it
         draws classes of the data."""
         class_conditional = gan.draws_dataset_classes
@@ -357,7 +367,7 @@ class EvaluationCallback(keras.callbacks.Callback):
     epochs compare fairly) and adds its figures (`Evaluation.scalars()`) to the epoch's logs,
     which the trainer writes into history.csv, the plot and TensorBoard."""
 
-    def __init__(self, evaluator, every, seed=0):
+    def __init__(self, evaluator: Evaluator, every: int, seed: int = 0):
         super().__init__()
         self.evaluator, self.every, self.seed = evaluator, every, seed
 

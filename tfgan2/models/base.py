@@ -36,6 +36,10 @@ HYPERPARAMETERS = (
     hp.Hyperparameter('kernel_size', int, 4, 'convolution kernel size of both networks'),
     hp.Hyperparameter('dropout', float, 0.3, 'Dropout rate after each discriminator convolution (0: none)'),
     hp.Hyperparameter('spectral_norm', bool, False, 'spectral normalisation of every discriminator layer'),
+    hp.Hyperparameter('skip_excitation', bool, False, 'FastGAN\'s skip-layer excitation in the generator: the map '
+                      'two doublings before the last gates its channels (3 stages or more)'),
+    hp.Hyperparameter('reconstruction_weight', float, 0.0, 'weight of the discriminator\'s reconstruction of '
+                      'real images from its last map (FastGAN\'s self-supervised discriminator; 0: none)'),
     hp.Hyperparameter('loss', str, 'non_saturating', 'the adversarial loss (tfgan2.losses)',
                       choices=losses.ADVERSARIAL_LOSSES),
     hp.Hyperparameter('penalty', str, 'none', 'gradient penalty of the discriminator (tfgan2.penalties): '
@@ -112,6 +116,7 @@ class GAN(keras.Model):
                   ('penalty_weight', values['penalty_weight'] >= 0, 'at least 0'),
                   ('penalty_every', values['penalty_every'] >= 1, 'at least 1'),
                   ('lecam_weight', values['lecam_weight'] >= 0, 'at least 0'),
+                  ('reconstruction_weight', values['reconstruction_weight'] >= 0, 'at least 0'),
                   ('augment_target', 0 <= values['augment_target'] < 1, 'in [0, 1), e.g. 0.6')]
         for name, valid, expected in checks:
             if not valid:
@@ -126,13 +131,15 @@ class GAN(keras.Model):
         """The shared generator with this GAN's architecture settings (`networks.Generator`)."""
         h = self.hyperparameters
         return networks.Generator(self.image_shape, h.noise_dim, widths=h.generator_widths,
-                                  kernel_size=h.kernel_size, stages=h.stages, name='generator', **arguments)
+                                  kernel_size=h.kernel_size, stages=h.stages, skip_excitation=h.skip_excitation,
+                                  name='generator', **arguments)
 
     def build_discriminator(self, name='discriminator', **arguments):
         """The shared discriminator with this GAN's architecture settings (`networks.Discriminator`)."""
         h = self.hyperparameters
         return networks.Discriminator(self.image_shape, h.discriminator_widths, h.kernel_size, h.dropout,
-                                      stages=h.stages, spectral_norm=h.spectral_norm, name=name, **arguments)
+                                      stages=h.stages, spectral_norm=h.spectral_norm,
+                                      reconstruction=h.reconstruction_weight > 0, name=name, **arguments)
 
     def get_config(self):
         return {'image_shape': self.image_shape, 'num_classes': self.num_classes, **self.hyperparameters}
@@ -264,6 +271,9 @@ class GAN(keras.Model):
             metrics['penalty'] = self._gradient_penalty(critic(real_conditions), critic(fake_conditions),
                                                         images, fake, sampler, step)
             d_loss += h.penalty_weight * metrics['penalty']
+        if h.reconstruction_weight:
+            metrics['reconstruction_loss'] = tf.reduce_mean(real_outputs['reconstruction_error'])
+            d_loss += h.reconstruction_weight * metrics['reconstruction_loss']
         if self.lecam is not None:
             metrics['lecam'] = self.lecam.term(real_logit, fake_logit)
             d_loss += h.lecam_weight * metrics['lecam']

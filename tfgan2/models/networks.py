@@ -126,10 +126,13 @@ class Generator(_RebuiltFromArguments):
     `label_from_noise`, the label is not an input but derived from the noise (`LabelFromNoise`,
     the layer `label_from_noise`). `stages` doublings of the smallest map make the image
     (default by its size, `stages`); widths beyond one per stage add stride-1 layers on the
-    smallest map, as the TF DCGAN tutorial has."""
+    smallest map, as the TF DCGAN tutorial has. With `skip_excitation` the map two doublings
+    before the last gates the last map's channels (FastGAN's skip-layer excitation, Liu et al.
+    2021): a cheap path for coarse structure to reach the fine layers."""
 
     def __init__(self, image_shape, noise_dim=100, num_classes=0, code_dim=0, mixing='multiply',
-                 widths=None, kernel_size=4, label_from_noise=False, stages=None, **kwargs):
+                 widths=None, kernel_size=4, label_from_noise=False, stages=None, skip_excitation=False,
+                 **kwargs):
         if mixing not in MIXINGS:
             raise errors.ConfigError(f'mixing={mixing!r} is unknown; use one of {", ".join(MIXINGS)}.')
         image_shape = tuple(int(s) for s in image_shape)
@@ -148,25 +151,48 @@ class Generator(_RebuiltFromArguments):
             embedded = layers.Embedding(num_classes, noise_dim + code_dim,
                                         embeddings_initializer='glorot_normal')(label)
             vector = (layers.Multiply() if mixing == 'multiply' else layers.Concatenate())([vector, embedded])
-        super().__init__(inputs, _upsample(vector, image_shape, widths, kernel_size, stages), **kwargs)
+        images = _upsample(vector, image_shape, widths, kernel_size, stages, skip_excitation)
+        super().__init__(inputs, images, **kwargs)
         self.arguments = dict(image_shape=image_shape, noise_dim=noise_dim, num_classes=num_classes,
                               code_dim=code_dim, mixing=mixing, widths=widths, kernel_size=kernel_size,
-                              label_from_noise=label_from_noise, stages=stages)
+                              label_from_noise=label_from_noise, stages=stages, skip_excitation=skip_excitation)
 
 
-def _upsample(vector, image_shape, widths, kernel_size, count):
+def _upsample(vector, image_shape, widths, kernel_size, count, skip_excitation):
     count, (height, width) = stages(image_shape, count)
     init = dcgan_init()
     x = layers.Dense(height * width * widths[0], use_bias=False, kernel_initializer=init)(vector)
     x = layers.LeakyReLU(0.2)(batch_norm()(x))
     x = layers.Reshape((height, width, widths[0]))(x)
     extra = len(widths) - count
+    maps = [x]  # one per resolution
     for i, filters in enumerate(widths[1:]):
         x = layers.Conv2DTranspose(filters, kernel_size, strides=1 if i < extra else 2, padding='same',
                                    use_bias=False, kernel_initializer=init)(x)
         x = layers.LeakyReLU(0.2)(batch_norm()(x))
+        if i < extra:
+            maps[-1] = x  # a stride-1 layer: the same resolution
+        else:
+            maps.append(x)
+    if skip_excitation:
+        if len(maps) < 3:
+            raise errors.ConfigError(f'skip_excitation gates the last map with the one two doublings before it, '
+                                     f'so it needs at least 3 stages (these networks have {count}).')
+        x = _excite(x, maps[-3])
     return layers.Conv2DTranspose(image_shape[2], kernel_size, strides=2, padding='same',
                                   activation='tanh', kernel_initializer=init)(x)
+
+
+def _excite(fine, coarse):
+    """`fine` [B, H, W, C] with each channel scaled by a sigmoid gate computed from `coarse`
+    (skip-layer excitation): coarse pooled to 4x4, a 4x4 convolution to one vector, a 1x1 one to C."""
+    height, width = coarse.shape[1], coarse.shape[2]
+    if height > 4:
+        coarse = layers.AveragePooling2D((height // 4, width // 4))(coarse)
+    gate = layers.Conv2D(coarse.shape[-1], coarse.shape[1:3], kernel_initializer=dcgan_init())(coarse)
+    gate = layers.Conv2D(fine.shape[-1], 1, activation='sigmoid', kernel_initializer=dcgan_init())(
+        layers.LeakyReLU(0.1)(gate))
+    return layers.Multiply()([fine, gate])
 
 
 @keras.saving.register_keras_serializable(package='tfgan2')
@@ -177,10 +203,15 @@ class Discriminator(_RebuiltFromArguments):
     if code_dim, 'features' [B, F]}: strided convolutions, one per stage, to the flat
     `features`, and one dense head per other output on them. With `spectral_norm` every weight
     layer is spectrally normalised (Miyato et al. 2018), which bounds how sharply the
-    discriminator can change between nearby images."""
+    discriminator can change between nearby images. With `reconstruction` a small decoder
+    redraws each image at 4x its last map's size from that map, and 'reconstruction_error' [B]
+    is its mean absolute error against the image scaled down to that size (FastGAN's
+    self-supervised discriminator, Liu et al. 2021, with L1 where they use a perceptual loss):
+    trained on real images, it keeps the discriminator's features descriptive of the images
+    rather than of the few cues that separate a small training set from the generator's."""
 
     def __init__(self, image_shape, widths=None, kernel_size=4, dropout=0.3, num_classes=0, code_dim=0,
-                 fake_class_head=False, stages=None, spectral_norm=False, **kwargs):
+                 fake_class_head=False, stages=None, spectral_norm=False, reconstruction=False, **kwargs):
         image_shape = tuple(int(s) for s in image_shape)
         widths = _checked_widths(widths or default_widths(image_shape, 'discriminator', stages), image_shape,
                                  'discriminator', False, stages)
@@ -193,13 +224,28 @@ class Discriminator(_RebuiltFromArguments):
             x = layers.LeakyReLU(0.2)(x)
             if dropout:
                 x = layers.Dropout(dropout)(x)
-        features = layers.Flatten()(x)
+        last_map, features = x, layers.Flatten()(x)
         heads = {'logit': 1, 'class_logits': num_classes, 'fake_class_logits': num_classes * fake_class_head,
                  'code_mean': code_dim}
         outputs = {name: normalised(layers.Dense(size, kernel_initializer=dcgan_init(), name=name))(features)
                    for name, size in heads.items() if size}
         outputs['features'] = features
+        if reconstruction:
+            outputs['reconstruction_error'] = _reconstruction_error(images, last_map, kernel_size)
         super().__init__(images, outputs, **kwargs)
         self.arguments = dict(image_shape=image_shape, widths=widths, kernel_size=kernel_size,
                               dropout=dropout, num_classes=num_classes, code_dim=code_dim,
-                              fake_class_head=fake_class_head, stages=stages, spectral_norm=spectral_norm)
+                              fake_class_head=fake_class_head, stages=stages, spectral_norm=spectral_norm,
+                              reconstruction=reconstruction)
+
+
+def _reconstruction_error(images, last_map, kernel_size):
+    """[B]: how far a two-layer decoder of `last_map` is from `images` scaled down to 4x its size."""
+    x = layers.Conv2DTranspose(last_map.shape[-1] // 2, kernel_size, strides=2, padding='same',
+                               kernel_initializer=dcgan_init())(last_map)
+    decoded = layers.Conv2DTranspose(images.shape[-1], kernel_size, strides=2, padding='same', activation='tanh',
+                                     kernel_initializer=dcgan_init())(layers.LeakyReLU(0.2)(x))
+    factor = images.shape[1] // decoded.shape[1]
+    target = layers.AveragePooling2D(factor)(images) if factor > 1 else images
+    error = keras.ops.cast(decoded, 'float32') - keras.ops.cast(target, 'float32')
+    return keras.ops.mean(keras.ops.abs(error), axis=(1, 2, 3))

@@ -1,6 +1,6 @@
 """How a run trains: the one declaration of every training setting, its default and its help
-text. `tfgan2-train` derives its flags from it. No TensorFlow here, so the command answers
---help fast."""
+text. `tfgan2-train` derives its flags from it. No TensorFlow here, so reading the settings
+loads none (the command's model flags come from the model classes, which do)."""
 
 import dataclasses
 import math
@@ -37,7 +37,8 @@ class TrainConfig:
     jit_compile: bool = _setting(False, 'Compile the forward and backward pass with XLA (one device).')
     steps_per_execution: int = _setting(1, 'Training steps per tf.function call; more cut Python '
                                            'overhead where steps are short (GPU, TPU).')
-    verbose: bool = _setting(True, 'Show a progress bar per epoch.')
+    verbose: bool = _setting(True, 'Show progress within each epoch: a live bar on a terminal, else a plain '
+                                   'line every 30 s and one at the end of the epoch.')
 
     def __post_init__(self):
         checks = [('batch_size', self.batch_size >= 1, 'at least 1'),

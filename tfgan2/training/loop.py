@@ -8,10 +8,12 @@ folder's checkpoints, Keras callbacks, progress, and the outputs of `outputs.Run
 
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
 
 import keras
 import tensorflow as tf
@@ -19,6 +21,7 @@ import tensorflow as tf
 from tfgan2 import artifacts, errors
 from tfgan2 import data as data_lib
 from tfgan2 import run as run_lib
+from tfgan2.models import GAN
 from tfgan2.training import outputs as outputs_lib
 from tfgan2.training.config import TrainConfig
 from tfgan2.training.state import TrainState
@@ -40,10 +43,13 @@ class Trainer:
 
     The folder keeps the run's record (gan.json), checkpoints and outputs (see `tfgan2.run`);
     a later `fit`, in this process or another, continues from its newest readable checkpoint
-    and ends with the weights an uninterrupted run would have. With a `tf.distribute`
-    strategy, build the GAN in its scope and pass it here; only the chief writes files."""
+    and ends with the weights an uninterrupted run would have: bit for bit on CPUs, and on GPUs
+    once `tf.config.experimental.enable_op_determinism()` has made their kernels deterministic.
+    With a `tf.distribute` strategy, build the GAN in its scope and pass it here; only the
+    chief writes files."""
 
-    def __init__(self, gan, model_dir, config=None, strategy=None):
+    def __init__(self, gan: GAN, model_dir: str | os.PathLike, config: TrainConfig | None = None,
+                 strategy: tf.distribute.Strategy | None = None):
         self.gan, self.run, self.config = gan, run_lib.RunDir(model_dir), config or TrainConfig()
         self.strategy = strategy or tf.distribute.get_strategy()
         variable = gan.generator.variables[0]
@@ -53,32 +59,35 @@ class Trainer:
         with self.strategy.scope():
             self.state = TrainState(gan, self.config)
         self.step_function = TrainStep(gan, self.state, self.strategy, self.config)
+        gan.optimizer = GANOptimizers(self.state)  # what Keras callbacks read from a model
         self.is_chief = self.strategy.extended.should_checkpoint
         self._synced_with_run = False  # whether the state was restored from (or started in) the folder
         self._lock = None
 
     @property
-    def epoch(self):
+    def epoch(self) -> int:
         """Epochs completed."""
         return int(self.state.epoch.numpy())
 
     @property
-    def step(self):
+    def step(self) -> int:
         """Updates applied."""
         return int(self.state.step.numpy())
 
     @property
-    def history(self):
+    def history(self) -> list[dict]:
         """The run's per-epoch records so far (history.csv), one dict per epoch."""
         return [row for row in artifacts.read_history(self.run.history_path) if row['epoch'] <= self.epoch]
 
-    def fit(self, data, epochs=None, *, additional_epochs=None, callbacks=None):
-        """Trains on `data` (a `tfgan2.data.ImageData`) until `epochs` epochs are complete, or
-        for `additional_epochs` more than are complete; returns a `keras.callbacks.History` of
-        the epochs trained in this call. `callbacks` are `keras.callbacks.Callback`s: epoch logs
-        hold the epoch's mean losses; figures a callback adds to them (as `EvaluationCallback`
-        does) join the history; setting `model.stop_training` stops after the current step,
-        saving a checkpoint."""
+    def fit(self, data: data_lib.ImageData, epochs: int | None = None, *, additional_epochs: int | None = None,
+            callbacks: Sequence[keras.callbacks.Callback] | None = None) -> keras.callbacks.History:
+        """Trains on `data` until `epochs` epochs are complete, or for `additional_epochs` more
+        than are complete; returns a `keras.callbacks.History` of the epochs trained in this
+        call. `callbacks` are `keras.callbacks.Callback`s: epoch logs hold the epoch's mean
+        losses; figures a callback adds to them (as `EvaluationCallback` does) join the history;
+        setting `model.stop_training` stops after the current step, saving a checkpoint;
+        `model.optimizer` is a `GANOptimizers`, so callbacks such as `keras.callbacks.TensorBoard`
+        work (the run writes its own TensorBoard logs to `logs/` too)."""
         if (epochs is None) == (additional_epochs is None):
             raise errors.ConfigError('Pass either epochs (train until that many are complete) or '
                                      'additional_epochs (train that many more).')
@@ -197,8 +206,9 @@ class Trainer:
         steps = -(-remaining // config.batch_size)
         batches = data_lib.input_pipeline(data, config.batch_size, config.seed, epoch, start=start,
                                           stop=epoch_examples, shuffle_buffer=config.shuffle_buffer)
-        progbar = _ProgressBar(epoch, target, progress.steps + steps) if config.verbose else None
+        progbar = _ProgressBar(epoch, target, progress.steps, progress.steps + steps) if config.verbose else None
         done, last = 0, time.perf_counter()
+        callbacks.on_train_batch_begin(progress.steps)
         for sums, metrics, ran, applied in self._steps(data, batches, steps):
             if not bool(applied):
                 raise NonFiniteLossError(
@@ -223,6 +233,8 @@ class Trainer:
                 return False
             if self.step % config.checkpoint_every == 0 and progress.examples < epoch_examples:
                 self._save()
+            if done < steps:
+                callbacks.on_train_batch_begin(progress.steps)
         return True
 
     def _steps(self, data, batches, steps):
@@ -272,19 +284,60 @@ class Trainer:
         return next(iter(self.run.checkpoints()), None)
 
 
-class _ProgressBar:
-    """A Keras progress bar showing the epoch's running means, as history.csv will hold them:
-    a live bar on terminals, one line per epoch in logs."""
+class GANOptimizers:
+    """`gan.optimizer` of a GAN a `Trainer` trains: what Keras callbacks (TensorBoard,
+    LearningRateScheduler, ReduceLROnPlateau, ...) read from a model's optimizer, for a model
+    that two optimizers train. `iterations` counts the updates applied; `optimizers` are the
+    generator's and the discriminator's, by those names."""
 
-    def __init__(self, epoch, target, steps):
-        print(f'Epoch {epoch + 1}/{target}')
-        self.steps, self.bar = steps, None
+    def __init__(self, state):
+        self.iterations = state.step
+        self.optimizers = [_NamedOptimizer('generator', state.g_optimizer),
+                           _NamedOptimizer('discriminator', state.d_optimizer)]
+
+
+class _NamedOptimizer:
+    """One network's optimizer as Keras callbacks address it: a name and a learning rate."""
+
+    def __init__(self, name, optimizer):
+        self.name, self._optimizer = name, optimizer
+
+    @property
+    def learning_rate(self):
+        return self._optimizer.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self._optimizer.learning_rate = value
+
+
+# Off a terminal, progress within an epoch is a plain line at most this often, so that logs
+# show a long epoch moving without filling up.
+PLAIN_LINE_SECONDS = 30
+
+
+class _ProgressBar:
+    """The epoch's running means, as history.csv will hold them: a live Keras bar on a
+    terminal; elsewhere (logs, pipes) a plain line every PLAIN_LINE_SECONDS and one at the end
+    of the epoch."""
+
+    def __init__(self, epoch, target, start, steps):
+        print(f'Epoch {epoch + 1}/{target}', flush=True)
+        self.start, self.steps, self.bar = start, steps, None
+        self.live = sys.stdout.isatty()
+        self.began = self.last_line = time.monotonic()
 
     def update(self, step, values):
         if self.bar is None:  # Every value shown is already a mean: none is averaged again.
-            self.bar = keras.utils.Progbar(self.steps, verbose=1 if sys.stdout.isatty() else 2,
+            self.bar = keras.utils.Progbar(self.steps, verbose=1 if self.live else 2,
                                            stateful_metrics=[key for key, _ in values])
         self.bar.update(step, values)
+        now = time.monotonic()
+        if not self.live and step < self.steps and now - self.last_line >= PLAIN_LINE_SECONDS:
+            self.last_line, elapsed = now, now - self.began
+            remaining = elapsed / (step - self.start) * (self.steps - step)
+            shown = ' - '.join(f'{key}: {value:.4f}' for key, value in values)
+            print(f'{step}/{self.steps} - {elapsed:.0f}s, about {remaining:.0f}s to go - {shown}', flush=True)
 
 
 def _floats(metrics):
