@@ -85,7 +85,7 @@ print('tensorflow loaded' if 'tensorflow' in sys.modules else 'no tensorflow')
     pytest.param('tfgan2.cli.train', marks=pytest.mark.xfail(strict=True, reason='tfgan2.models loads Keras')),
 ])
 def test_help_answers_without_loading_tensorflow(command):
-    result = subprocess.run([sys.executable, '-c', HELP, command], capture_output=True, text=True, timeout=120,
+    result = subprocess.run([sys.executable, '-c', HELP, command], capture_output=True, text=True, timeout=PATIENCE_S,
                             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert '--help' in result.stdout  # absl's --help lists the flags, --help among them
     assert result.stdout.strip().splitlines()[-1] == 'no tensorflow'

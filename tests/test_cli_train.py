@@ -116,7 +116,7 @@ def test_eval_every_records_quality_figures_in_the_history_and_tensorboard(tmp_p
         [sys.executable, '-m', 'tfgan2.cli.train', '--model=cgan', f'--data={idx_dir}',
          f'--model_dir={tmp_path / "run"}', '--epochs=3', '--steps_per_epoch=2', '--batch_size=16', '--eval_every=2',
          *TINY],
-        capture_output=True, text=True, timeout=300, env={**os.environ, 'TFGAN2_CACHE': str(tmp_path / 'cache')})
+        capture_output=True, text=True, timeout=PATIENCE_S, env={**os.environ, 'TFGAN2_CACHE': str(tmp_path / 'cache')})
     assert result.returncode == 0, result.stderr[-2000:]
     rows = artifacts.read_history(tmp_path / 'run' / 'history.csv')
     figures = ('eval_frechet_distance', 'eval_real_frechet_distance', 'eval_classifier_score', 'eval_label_accuracy')
@@ -145,7 +145,7 @@ def test_mirrored_strategy_and_mixed_precision_from_the_command_line(tmp_path, i
     result = subprocess.run(
         [sys.executable, '-c', TRAIN_ON_TWO_DEVICES, '--strategy=mirrored', '--mixed_precision', '--model=dcgan',
          f'--data={idx_dir}', f'--model_dir={tmp_path}', '--epochs=1', '--steps_per_epoch=2', '--batch_size=16',
-         *TINY], capture_output=True, text=True, timeout=300)
+         *TINY], capture_output=True, text=True, timeout=PATIENCE_S)
     assert result.returncode == 0, result.stderr[-2000:]
     assert 'global batch 16 = 2 replicas x 8 (MirroredStrategy), mixed_bfloat16' in result.stderr
     assert 'ckpt-2.index' in os.listdir(tmp_path / 'checkpoints')
