@@ -133,6 +133,10 @@ RECORDS = {
                         'data source must be a string'),
     'class names of another length': (lambda d: rewrite_record(d, lambda r: r['data'].update(class_names=['a'])),
                                       'class_names must be null or a list of num_classes strings'),
+    'config without image_shape': (lambda d: rewrite_record(d, lambda r: r['config'].pop('image_shape')),
+                                   'config must have the image_shape'),
+    'a thousand layers': (lambda d: rewrite_record(d, lambda r: r['config'].update(generator_widths=[8] * 1000)),
+                          'generator_widths lists 1000 widths: use at most 64 layers'),
 }
 
 
@@ -150,6 +154,49 @@ def test_a_damaged_gan_json_is_refused_at_start_naming_it_before_anything_is_bui
             attempt()
         assert '\n' not in str(error.value) and 'from a copy' in str(error.value)
     assert trainer.step == 0 and files(model_dir) == before  # nothing trained, nothing lost
+
+
+# Settings of the right types and sizes that the model itself refuses: building from the record
+# is how they are found, and they are named as damage to gan.json, not as another run's settings.
+REFUSED_BY_THE_MODEL = {
+    'a negative weight': (dict(lecam_weight=-1.0), 'lecam_weight=-1.0: use a value at least 0'),
+    'a penalty every 0 steps': (dict(penalty_every=0), 'penalty_every=0: use a value at least 1'),
+    'an unknown augmentation': (dict(augment='blur'), "augment='blur': list operations from"),
+    'an excitation the stages cannot hold': (dict(skip_excitation=True), 'skip_excitation gates the last map'),
+}
+
+
+@pytest.mark.parametrize('damage', REFUSED_BY_THE_MODEL)
+def test_settings_the_model_refuses_in_gan_json_are_named_as_damage_to_it(finished, data, tmp_path, damage):
+    model_dir = copy_of(finished, tmp_path)
+    settings, words = REFUSED_BY_THE_MODEL[damage]
+    rewrite_record(model_dir, lambda r: r['config'].update(settings))
+    before = files(model_dir)
+    trainer = tiny_trainer(model_dir, data)
+    for attempt in (lambda: trainer.fit(data, epochs=3), lambda: load_run(model_dir)):
+        with pytest.raises(run.RunRecordError, match=f'{model_dir / "gan.json"} is not a tfgan2 run record: '
+                                                     f'{words}.*Restore it from a copy') as error:
+            attempt()
+        assert '\n' not in str(error.value)
+    assert trainer.step == 0 and files(model_dir) == before
+
+
+@pytest.mark.parametrize('kind, settings, words', [
+    ('infogan', dict(code_dim=10**7), 'a generator of about .* weights'),
+    ('acgan', dict(num_classes=60_000, noise_dim=8), 'a discriminator of about .* weights'),  # its two class heads
+    ('cgan', dict(num_classes=10**6), 'num_classes=1000000: use at most 65536'),
+    ('selfcond', dict(clusters=10**6), 'clusters=1000000: use at most 65536'),
+    ('dcgan', dict(discriminator_widths=[8] * 65), 'discriminator_widths lists 65 widths'),
+    ('dcgan', dict(noise_dim=float('inf')), 'noise_dim=inf: give a whole number'),
+])
+def test_sizes_from_flags_or_a_record_are_bounded_before_anything_is_built(kind, settings, words):
+    """Every count that sizes a network is in the estimate or bounded on its own, whichever
+    model declares it (the code, labels, clusters, layers)."""
+    with pytest.raises(errors.ConfigError, match=words):
+        run.check_settings(kind, {'image_shape': (32, 32, 3), **settings})
+    fitting = {name: 8 if name != 'discriminator_widths' else [8] * 3 for name in settings
+               if name not in ('noise_dim', 'num_classes')}
+    run.check_settings(kind, {'image_shape': (32, 32, 3), 'num_classes': 10, **fitting})  # a size that fits
 
 
 # ---- history.csv ----

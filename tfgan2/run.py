@@ -39,6 +39,7 @@ DAMAGED_DIR = 'damaged'
 MAX_RECORD_BYTES = 1 << 20
 MAX_CLASSES = 1 << 16
 MAX_WEIGHTS = 1 << 28  # estimated weights of either network (1 GiB in float32)
+MAX_LAYERS = 64  # widths of either network: layers of its stack
 # Settings that count labels the networks embed or score (classes, clusters, categories).
 _LABEL_COUNTS = ('num_classes', 'clusters', 'categories')
 # The checkpoint entry of the GAN (networks and state of its own); rebuilding a GAN restores it.
@@ -123,15 +124,20 @@ class RunDir:
             if saved['data'][key] != record['data'][key]:
                 differences.append(f'data {key} {saved["data"][key]} (asked: {record["data"][key]})')
         if differences:
+            self.build_gan()  # settings no GAN takes are damage (named as such), not another run's
             raise errors.RunError(f'{self.path} holds a run that differs in {"; ".join(differences)}. Continue '
                                   f'it with its own settings, or train in a new folder.')
 
     def build_gan(self):
-        """A fresh GAN as the record describes it (weights not restored)."""
+        """A fresh GAN as the record describes it (weights not restored). Settings the model
+        refuses are a damaged record (`RunRecordError`), as those `read_record` refuses are."""
         record = self.read_record()
         config = record['config']
-        return models.build_gan(record['model'], image_shape=config.pop('image_shape'),
-                                num_classes=config.pop('num_classes', 0), **config)
+        try:
+            return models.build_gan(record['model'], image_shape=config.pop('image_shape'),
+                                    num_classes=config.pop('num_classes', 0), **config)
+        except errors.ConfigError as e:
+            raise RunRecordError(_not_a_record(self.record_path, str(e).rstrip('.'))) from None
 
     def checkpoints(self):
         """The checkpoint prefixes on disk, newest first, found by listing (not by the state
@@ -248,8 +254,7 @@ def _differences(saved, asked):
 def _check_record(record, path):
     """Checks gan.json's structure, names, types and sizes before anything is built from it."""
     def fail(problem):
-        raise RunRecordError(f'{path} is not a tfgan2 run record: {problem}. Restore it from a copy, or '
-                             f'train in a new folder.')
+        raise RunRecordError(_not_a_record(path, problem))
 
     if not isinstance(record, dict) or set(record) != {'model', 'config', 'data'}:
         fail('expected a JSON object with model, config and data')
@@ -273,9 +278,15 @@ def _check_record(record, path):
     if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)
                                   and len(names) == data['num_classes']):
         fail('class_names must be null or a list of num_classes strings')
+    if 'image_shape' not in record['config']:
+        fail('config must have the image_shape the GAN was built for')
     problem = _image_shape_problem(data['image_shape']) or settings_problem(record['model'], record['config'])
     if problem:
         fail(problem)
+
+
+def _not_a_record(path, problem):
+    return f'{path} is not a tfgan2 run record: {problem}. Restore it from a copy, or train in a new folder.'
 
 
 def check_settings(kind, settings):
@@ -296,6 +307,8 @@ def settings_problem(kind, settings):
             return problem
     if 'num_classes' in settings and (not _is_int(settings['num_classes']) or settings['num_classes'] < 0):
         return f'num_classes={settings["num_classes"]!r} is not a whole number of at least 0'
+    if settings.get('num_classes', 0) > MAX_CLASSES:
+        return f'num_classes={settings["num_classes"]}: use at most {MAX_CLASSES}'
     given = {name: value for name, value in settings.items() if name not in ('image_shape', 'num_classes')}
     try:
         resolved = hp.resolve(models.model_class(kind).HYPERPARAMETERS, given, kind)
@@ -327,6 +340,8 @@ def _range_problem(name, value):
         return f'{name}={value}: use a value of at least 0'
     if name.endswith('_widths') and value is not None and any(width < 1 for width in value):
         return f'{name}={",".join(map(str, value))}: use positive widths'
+    if name.endswith('_widths') and value is not None and len(value) > MAX_LAYERS:
+        return f'{name} lists {len(value)} widths: use at most {MAX_LAYERS} layers'
     if name == 'dropout' and value is not None and not 0 <= value < 1:
         return f'dropout={value}: use a value in [0, 1)'
     if name in _LABEL_COUNTS and value is not None and value > MAX_CLASSES:
@@ -344,7 +359,7 @@ def _image_shape_problem(shape):
 
 def _size_problem(settings):
     """Refuses settings whose networks would have more than MAX_WEIGHTS weights, estimated from
-    the widths, kernel and noise (the embeddings and heads of labels included)."""
+    the widths, kernel, noise and code (the embeddings and heads of labels and codes included)."""
     shape, count = tuple(settings['image_shape']), settings.get('stages')
     try:
         _, (height, width) = networks.stages(shape, count)
@@ -353,7 +368,8 @@ def _size_problem(settings):
     generator = settings.get('generator_widths') or networks.default_widths(shape, 'generator', count)
     discriminator = settings.get('discriminator_widths') or networks.default_widths(shape, 'discriminator', count)
     kernel = settings.get('kernel_size') or 4
-    noise = settings.get('noise_dim') or 100
+    code = settings.get('code_dim') or 0
+    noise = (settings.get('noise_dim') or 100) + code  # the generator's input vector
     labels = max([settings.get(name) or 0 for name in _LABEL_COUNTS])
 
     def convolutions(widths):
@@ -362,11 +378,12 @@ def _size_problem(settings):
     estimates = {
         'generator': ((noise + labels) * height * width * generator[0] + labels * noise
                       + convolutions([*generator, shape[2]])),
-        'discriminator': convolutions([shape[2], *discriminator]) + discriminator[-1] * height * width * (1 + labels)}
+        'discriminator': (convolutions([shape[2], *discriminator])
+                          + discriminator[-1] * height * width * (1 + 2 * labels + code))}
     for network, weights in estimates.items():
         if weights > MAX_WEIGHTS:
             return (f'these settings make a {network} of about {weights:.2g} weights, more than {MAX_WEIGHTS:.2g}; '
-                    f'use smaller widths, noise_dim, kernel_size or label counts')
+                    f'use smaller widths, noise_dim, code_dim, kernel_size or label counts')
     return None
 
 

@@ -63,7 +63,8 @@ def main(argv):
         # Before other TensorFlow work: multi-worker and TPU strategies set up the runtime.
         strategy = distribute.create_strategy(FLAGS.strategy, FLAGS.tpu)
         train_data = data_flags.load_from_flags()
-        run.check_settings(FLAGS.model, {'image_shape': train_data.image_shape, **hyperparameters})
+        run.check_settings(FLAGS.model, {'image_shape': train_data.image_shape,
+                                         'num_classes': train_data.num_classes, **hyperparameters})
         cli.warn_if_in_memory('model_dir')
         cli.warn_if_in_memory('export_dir')
         callbacks = []
