@@ -1,8 +1,10 @@
 """Shared fixtures: small synthetic MNIST-format data written as real IDX files, tiny GANs."""
 
 import gzip
+import importlib.util
 import os
 import struct
+import sys
 import time
 
 import numpy as np
@@ -13,6 +15,20 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 # How long a test waits for a subprocess or a server before calling it hung: a guard against a
 # hang, never a measure of speed, so a loaded machine does not fail a test.
 PATIENCE_S = 3600
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def serving_client():
+    """serving/client.py imported as the module `serving_client`, once per process: the absl
+    flags it defines on import can be defined only once."""
+    if 'serving_client' not in sys.modules:
+        spec = importlib.util.spec_from_file_location('serving_client', os.path.join(REPO, 'serving', 'client.py'))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules['serving_client'] = module
+    return sys.modules['serving_client']
+
 
 TINY_WIDTHS = dict(noise_dim=8, generator_widths=(16, 8), discriminator_widths=(8, 16))
 

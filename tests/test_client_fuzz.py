@@ -10,10 +10,8 @@ import base64
 import concurrent.futures
 import contextlib
 import http.server
-import importlib.util
 import io
 import json
-import os
 import random
 import threading
 
@@ -24,7 +22,7 @@ import pytest
 import tensorflow as tf
 from absl import flags
 from absl.testing import flagsaver
-from conftest import PATIENCE_S
+from conftest import PATIENCE_S, serving_client
 from google.protobuf import json_format
 from tensorflow.core.framework import types_pb2
 from tensorflow.core.protobuf import meta_graph_pb2
@@ -32,7 +30,6 @@ from tensorflow_serving.apis import get_model_metadata_pb2, predict_pb2, predict
 
 from tfgan2 import cli
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED = 23
 REST_CASES, GRPC_CASES = 160, 90
 LABELS, NUM = (1, 2), 2
@@ -400,11 +397,7 @@ def grpc_case(rng):
 
 @pytest.fixture(scope='module')
 def client():
-    path = os.path.join(REPO, 'serving', 'client.py')
-    spec = importlib.util.spec_from_file_location('serving_client_fuzzed', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return serving_client()
 
 
 def outcome(client, *args):

@@ -157,7 +157,7 @@ def test_evaluate_ends_in_figures_or_one_line_for_every_flag_extreme(root, tmp_p
         ([run, '--output='], ('flag', '--output')),
         ([run, data, cache, '--num_samples=20', f'--output={tmp_path}/figures.json'], ('result',)),
         ([export, data, cache, '--num_samples=20'], ('result',)),
-        ([run], ('error', 'pass those images with --data')),
+        ([run], ('error', 'pass them with --data')),
         ([f'--model_dir={root}/nowhere'], ('error', 'has no gan.json')),
         ([f'--model_dir={root}/damaged-run', data], ('error', 'is not a tfgan2 run record')),
         ([run, f'--data={root}/nowhere'], ('error', 'does not exist')),

@@ -27,7 +27,7 @@ from tensorflow.core.framework import types_pb2
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
-from tfgan2 import export, load_run, models
+from tfgan2 import errors, export, load_run, models
 
 PREDICT_METHOD = 'tensorflow/serving/predict'
 
@@ -399,7 +399,7 @@ def test_failed_export_leaves_no_version_and_no_temporary_folder(tmp_path, monke
         raise OSError('disk full')  # ...but the export did not finish
 
     monkeypatch.setattr(tf.saved_model, 'save', save_then_fail)
-    with pytest.raises(OSError, match='disk full'):
+    with pytest.raises(errors.ExportError, match=rf'^Cannot write {tmp_path}/dcgan/1 \(disk full\); free space'):
         export.export_generator(tiny_dcgan(), str(tmp_path), 'dcgan')
     assert os.listdir(tmp_path / 'dcgan') == []
     assert not os.path.exists(tmp_path / 'models.config')

@@ -6,7 +6,6 @@ giving the same grid as tfgan2-generate, and one clear line for every fault eith
 
 import base64
 import contextlib
-import importlib.util
 import json
 import os
 import shutil
@@ -24,13 +23,11 @@ import serving_double
 import tensorflow as tf
 from absl import flags
 from absl.testing import flagsaver
-from conftest import PATIENCE_S
+from conftest import PATIENCE_S, serving_client
 from exported_models import NUM_CLASSES, export_run
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 from tfgan2 import artifacts, cli, export, serving
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope='module')
@@ -170,11 +167,7 @@ def test_highest_version_is_served_unless_one_is_asked_for(served):
 @pytest.fixture(scope='module')
 def client():
     """serving/client.py, imported as a module so its main() runs in this process."""
-    path = os.path.join(REPO, 'serving', 'client.py')
-    spec = importlib.util.spec_from_file_location('serving_client', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return serving_client()
 
 
 def run_client(client, *args):
