@@ -1,7 +1,7 @@
-"""Signals at any moment (issue 23, class 5): Ctrl-C or SIGTERM while a command starts up, during
-a save, or twice in a row ends in one line, never a traceback, and loses nothing saved. Signals
-are sent on events (a line the process prints, a file it writes, a save starting), never after
-a delay."""
+"""Signals at any moment (issue 23, class 5): Ctrl-C or SIGTERM while a command starts up (every
+command), during a save (a checkpoint, an export), or twice in a row ends in one line, never a
+traceback, and loses nothing saved. Signals are sent on events (a line the process prints, a
+file it writes, a module or a save starting), never after a delay."""
 
 import os
 import signal
@@ -10,8 +10,9 @@ import sys
 
 import pytest
 from conftest import PATIENCE_S, make_idx_dir, synthetic_data, tiny_trainer, wait_for
+from exported_models import export_run
 
-from tfgan2 import TrainingInterrupted, artifacts, load_run
+from tfgan2 import TrainingInterrupted, artifacts, cli, export, load_run
 
 TINY = ['--model=dcgan', '--noise_dim=8', '--generator_widths=16,8', '--discriminator_widths=8,16']
 
@@ -96,6 +97,72 @@ def test_two_signals_in_a_row_while_training_end_in_one_line_and_lose_nothing(id
     rows = artifacts.read_history(model_dir / 'history.csv')
     assert rows and load_run(model_dir)  # every epoch written so far, and a checkpoint that restores
     assert not [name for name in os.listdir(model_dir / 'checkpoints') if 'temp' in name]
+
+
+# Runs the tfgan2 command module argv[1] with the arguments after argv[3], sending itself the
+# signal argv[2] at the moment argv[3]: as the command starts importing TensorFlow, or as it
+# starts writing a SavedModel. The moment is an event in the command, not a delay.
+SIGNALLED = '''
+import os, runpy, sys
+import tfgan2.cli
+module, signum, moment = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+sys.argv = [module, *sys.argv[4:]]
+
+class StopAsTensorFlowLoads:
+    def find_spec(self, name, path=None, target=None):
+        if name == 'tensorflow':
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signum)
+        return None
+
+if moment == 'importing':
+    sys.meta_path.insert(0, StopAsTensorFlowLoads())
+else:
+    import tensorflow as tf
+    save = tf.saved_model.save
+    def signalled_save(*args, **kwargs):
+        os.kill(os.getpid(), signum)
+        return save(*args, **kwargs)
+    tf.saved_model.save = signalled_save
+runpy.run_module(module, run_name='__main__')
+'''
+
+
+def signalled(module, signum, moment, *args):
+    """Runs tfgan2.cli.`module` as SIGNALLED does; returns its last line (`ends_in_one_line`)."""
+    process = subprocess.Popen([sys.executable, '-c', SIGNALLED, f'tfgan2.cli.{module}', str(int(signum)), moment,
+                                *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return ends_in_one_line(process)
+
+
+@pytest.fixture(scope='module')
+def exported(tmp_path_factory):
+    """(run folder, export base, export path) of a tiny DCGAN exported once."""
+    root = tmp_path_factory.mktemp('exported')
+    model_dir, path = export_run(str(root), 'dcgan')
+    return model_dir, str(root / 'exports'), path
+
+
+@pytest.mark.parametrize('module, signum', [('export', signal.SIGTERM), ('generate', signal.SIGINT),
+                                            ('evaluate', signal.SIGTERM)])
+def test_the_other_commands_stopped_as_they_start_end_in_one_line(exported, idx_dir, tmp_path, module, signum):
+    model_dir, base, path = exported
+    args = {'export': [f'--model_dir={model_dir}', f'--export_base={tmp_path}'],
+            'generate': [f'--saved_model={path}', f'--out={tmp_path / "grid.png"}'],
+            'evaluate': [f'--model_dir={model_dir}', f'--data={idx_dir}', f'--output={tmp_path / "eval.json"}']}
+    assert signalled(module, signum, 'importing', *args[module]) == cli.INTERRUPTED
+    assert os.listdir(tmp_path) == []  # nothing half-written
+
+
+@pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_an_export_writes_ends_in_one_line_and_loses_nothing(exported, signum):
+    model_dir, base, _ = exported
+    config = open(os.path.join(base, 'models.config')).read()
+    last = signalled('export', signum, 'saving', f'--model_dir={model_dir}', f'--export_base={base}')
+    assert last == cli.INTERRUPTED
+    assert os.listdir(os.path.join(base, 'dcgan')) == ['1']  # no staging folder, no version 2
+    assert open(os.path.join(base, 'models.config')).read() == config
+    assert export.load_saved_model(os.path.join(base, 'dcgan', '1'))
 
 
 @pytest.fixture(scope='module')
