@@ -280,6 +280,9 @@ class RaiseOnce(keras.callbacks.Callback):
         self.epoch = epoch
         self._maybe_raise('on_epoch_begin')
 
+    def on_train_batch_begin(self, batch, logs=None):
+        self._maybe_raise('on_train_batch_begin')
+
     def on_train_batch_end(self, batch, logs=None):
         self._maybe_raise('on_train_batch_end')
 
@@ -292,7 +295,7 @@ class RaiseOnce(keras.callbacks.Callback):
             raise Boom(hook)
 
 
-@pytest.mark.parametrize('hook', ['on_epoch_end', 'on_epoch_begin', 'on_train_batch_end'])
+@pytest.mark.parametrize('hook', ['on_epoch_end', 'on_epoch_begin', 'on_train_batch_begin', 'on_train_batch_end'])
 def test_a_callback_that_raises_never_leaves_the_trainer_ahead_of_its_files(tmp_path, data, hook):
     trainer = tiny_trainer(tmp_path, data)
     with pytest.raises(Boom):
