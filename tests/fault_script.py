@@ -99,15 +99,16 @@ def class_2(work):
     damages = {
         'gan.json of garbage text': ('gan.json', b'model: dcgan\n'),
         'gan.json of random bytes': ('gan.json', random.Random(2).randbytes(500)),
-        'gan.json asking a noise_dim of a million': ('gan.json', None),
+        'gan.json asking a noise_dim of a million': ('gan.json', {'noise_dim': 10**6}),
+        'gan.json with a setting the model refuses': ('gan.json', {'lecam_weight': -1.0}),
         'history.csv of garbage': ('history.csv', b'not,a\nhistory\n'),
         'history.csv with a word for an epoch': ('history.csv', b'epoch,step,g_loss\none,2,0.5\n'),
     }
     for title, (name, content) in damages.items():
         saved = open(f'{run}/{name}', 'rb').read()
-        if content is None:
+        if isinstance(content, dict):  # settings written into the record's config
             record = json.loads(saved)
-            record['config']['noise_dim'] = 10**6
+            record['config'].update(content)
             content = json.dumps(record).encode()
         open(f'{run}/{name}', 'wb').write(content)
         before = files(f'{run}/checkpoints')
@@ -154,6 +155,15 @@ def class_3(work):
             said = str(e)
         report('at a checkpoint save', said, 'ckpt-6' in said and not leftovers(disk) and bool(load_run(f'{disk}/lib')))
         full.free()
+        try:  # a scalar every step of 4 images: the summary writer flushes within the epoch
+            tiny_trainer(f'{disk}/logs', data, batch_size=4, log_every=1, checkpoint_every=1000).fit(
+                data, epochs=1, callbacks=[fill_at(full, on_train_batch_end=0)])
+            said = 'no error'
+        except errors.Error as e:
+            said = str(e)
+        report('at a summary write', said,
+               f'{disk}/logs/logs (No space left on device)' in said and not leftovers(disk))
+        full.free()
         real = artifacts.write_gif_frame
 
         def fill_then_write(*args, **kwargs):
@@ -198,12 +208,10 @@ def class_4(work):
     report('fixed, rerun', f'exit {result.returncode}', result.returncode == 0)
 
 
-STARTED = ('import runpy, sys\nimport tfgan2.cli\nprint("started", flush=True)\n'
-           'sys.argv = ["tfgan2-train", *sys.argv[1:]]\nrunpy.run_module("tfgan2.cli.train", run_name="__main__")\n')
-
-
 def class_5(work):
     print('5. Signals at any moment')
+    from exported_models import export_run
+    from test_signals import SIGNALLED, STARTED
 
     def start(model_dir):
         return subprocess.Popen([sys.executable, '-c', STARTED, f'--data={work}/idx', f'--model_dir={model_dir}',
@@ -226,6 +234,18 @@ def class_5(work):
         lines = stderr.strip().splitlines()
         report(title, lines[-1] if lines else '(nothing)',
                'Traceback' not in stderr and bool(lines) and lines[-1].startswith('stopped:'))
+    model_dir, _ = export_run(f'{work}/five', 'dcgan')
+    for title, module, signum, moment, args in (
+            ('tfgan2-export: SIGTERM as it loads TensorFlow', 'export', signal.SIGTERM, 'importing',
+             [f'--model_dir={model_dir}', f'--export_base={work}/five/exports']),
+            ('tfgan2-evaluate: Ctrl-C as it loads TensorFlow', 'evaluate', signal.SIGINT, 'importing',
+             [f'--model_dir={model_dir}', f'--data={work}/idx']),
+            ('tfgan2-export: SIGTERM while it writes the SavedModel', 'export', signal.SIGTERM, 'saving',
+             [f'--model_dir={model_dir}', f'--export_base={work}/five/exports'])):
+        result = subprocess.run([sys.executable, '-c', SIGNALLED, f'tfgan2.cli.{module}', str(int(signum)), moment,
+                                 *args], capture_output=True, text=True)
+        report(title, last_line(result), one_line(result, 'interrupted')
+               and os.listdir(f'{work}/five/exports/dcgan') == ['1'])
 
 
 def class_6(work):
@@ -304,7 +324,8 @@ def class_9(work):
     tests = ['test_run.py::test_the_lock_on_an_object_store_names_a_live_holder_and_expires',
              'test_serving.py::test_client_says_when_no_server_answers',
              'test_train.py::test_kill_9_during_checkpointing_never_leaves_an_unreadable_checkpoint',
-             'test_signals.py::test_two_signals_in_a_row_while_training_end_in_one_line_and_lose_nothing']
+             'test_signals.py::test_two_signals_in_a_row_while_training_end_in_one_line_and_lose_nothing',
+             'test_inception.py::test_missing_imagenet_weights_offline_fail_fast_naming_where_to_put_them']
     try:
         result = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', *tests],
                                 capture_output=True, text=True, cwd=HERE)
