@@ -15,7 +15,9 @@ Examples:
 """
 
 import base64
+import http.client
 import json
+import math
 import sys
 import urllib.error
 import urllib.request
@@ -40,6 +42,11 @@ flags.DEFINE_float('timeout', 30.0, 'Seconds to wait for each answer.', lower_bo
 flags.adopt_module_key_flags(sample_flags)
 
 DEFAULT_PORTS = {'grpc': 8500, 'rest': 8501}
+# The most a server's answer may hold: bytes of a REST body, values of a gRPC tensor (1024
+# images of 64x64x3 floats are about 12.6M values, 150 MB as JSON text).
+MAX_ANSWER_BYTES = 1 << 30
+MAX_ANSWER_VALUES = 1 << 28
+MAX_ERROR_BYTES = 1 << 16
 
 
 class ServerError(errors.Error, RuntimeError):
@@ -84,6 +91,8 @@ class GrpcPredictor:
             if e.code() == grpc.StatusCode.UNAVAILABLE:
                 raise ServerError(f'Cannot reach {self.server} over gRPC ({e.details()}). Is the model '
                                   f'server running with --port? (see serving/README.md)') from None
+            if e.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise ServerError(f'{self.server} did not answer within --timeout={self.timeout:g} seconds.') from None
             raise ServerError(f'{self.server} answered {e.code().name}: {e.details()}') from None
 
     def signature_defs(self):
@@ -94,7 +103,9 @@ class GrpcPredictor:
         request.metadata_field.append('signature_def')
         response = self._call(self.stub.GetModelMetadata, request)
         signature_map = get_model_metadata_pb2.SignatureDefMap()
-        response.metadata['signature_def'].Unpack(signature_map)
+        if 'signature_def' not in response.metadata or not response.metadata['signature_def'].Unpack(signature_map):
+            raise ServerError(f'{self.server} answered metadata without a signature_def map; is it a TensorFlow '
+                              f'Serving model server (--port)?')
         return response.model_spec.version.value, dict(signature_map.signature_def)
 
     def predict(self, signature_name, signature_def, inputs):
@@ -108,7 +119,20 @@ class GrpcPredictor:
             dtype = tf.dtypes.as_dtype(signature_def.inputs[name].dtype)
             request.inputs[name].CopyFrom(tf.make_tensor_proto(value, dtype=dtype))
         response = self._call(self.stub.Predict, request)
-        return {name: tf.make_ndarray(proto) for name, proto in response.outputs.items()}
+        return {name: self._array(name, proto) for name, proto in response.outputs.items()}
+
+    def _array(self, name, proto):
+        """A TensorProto the server answered, as a numpy array; a shape no answer can have, or
+        values that do not fill it, are refused before anything is allocated."""
+        import tensorflow as tf
+        dims = [dim.size for dim in proto.tensor_shape.dim]
+        if any(size < 0 for size in dims) or math.prod(dims) > MAX_ANSWER_VALUES:
+            raise ServerError(f'{self.server} answered {name} of shape {dims}, which no tfgan2 export answers.')
+        try:
+            return tf.make_ndarray(proto)
+        except (TypeError, ValueError) as e:  # a dtype numpy lacks; values that do not fill the shape
+            raise ServerError(f'{self.server} answered {name} as a tensor that does not read '
+                              f'({str(e).splitlines()[0][:200]}).') from None
 
     def close(self):
         self.channel.close()
@@ -127,21 +151,24 @@ class RestPredictor:
         request = urllib.request.Request(url, data, {'Content-Type': 'application/json'})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as answer:
-                raw = answer.read()
+                raw = answer.read(MAX_ANSWER_BYTES + 1)
         except urllib.error.HTTPError as e:
-            try:
-                message = json.load(e).get('error', e.reason)
-            except ValueError:
-                message = e.reason
-            raise ServerError(f'{self.server} answered HTTP {e.code}: {message}') from None
+            raise ServerError(f'{self.server} answered HTTP {e.code}: {_error_message(e)}') from None
+        except TimeoutError:
+            raise ServerError(f'{self.server} did not answer within --timeout={self.timeout:g} seconds.') from None
         except (urllib.error.URLError, OSError) as e:
             raise ServerError(f'Cannot reach {self.server}: {getattr(e, "reason", e)}. Is the model '
                               f'server running with --rest_api_port? (see serving/README.md)') from None
+        except http.client.HTTPException as e:  # a status line or body cut short, a bad header
+            raise ServerError(f'{self.server} answered what is not HTTP ({type(e).__name__}); is it the model '
+                              f'server\'s REST port (--rest_api_port)?') from None
+        if len(raw) > MAX_ANSWER_BYTES:
+            raise ServerError(f'{self.server} answered more than {MAX_ANSWER_BYTES} bytes; ask for fewer images.')
         try:
             return json.loads(raw)
-        except ValueError:
-            raise ServerError(f'{self.server} answered {raw[:40]!r}, which is not JSON; is it the '
-                              f'model server\'s REST port (--rest_api_port)?') from None
+        except (ValueError, RecursionError):  # not JSON (or not UTF-8), or nested beyond Python's stack
+            raise ServerError(f'{self.server} answered {raw[:40]!r}, which is not JSON; is it the model '
+                              f'server\'s REST port (--rest_api_port)?') from None
 
     def _field(self, body, *keys):
         """body[keys[0]][keys[1]]..., or a ServerError naming the first key the answer lacks."""
@@ -156,10 +183,19 @@ class RestPredictor:
         from google.protobuf import json_format
         from tensorflow_serving.apis import get_model_metadata_pb2
         body = self._request(f'{self.url}/metadata')
-        signature_map = dict(self._field(body, 'metadata', 'signature_def'))
-        signature_map.pop('@type', None)  # Present when a server prints the Any's type.
-        parsed = json_format.ParseDict(signature_map, get_model_metadata_pb2.SignatureDefMap())
-        return int(self._field(body, 'model_spec', 'version')), dict(parsed.signature_def)
+        signature_map, version = self._field(body, 'metadata', 'signature_def'), self._field(body, 'model_spec',
+                                                                                          'version')
+        if not isinstance(signature_map, dict) or not (
+                isinstance(version, int) or isinstance(version, str) and version.isdigit()):
+            raise ServerError(f'{self.server} answered metadata whose signature_def is not an object or whose '
+                              f'version is not a number; is it a TensorFlow Serving REST API?')
+        signature_map = {key: value for key, value in signature_map.items() if key != '@type'}  # an Any's type
+        try:
+            parsed = json_format.ParseDict(signature_map, get_model_metadata_pb2.SignatureDefMap())
+        except (json_format.ParseError, RecursionError) as e:
+            raise ServerError(f'{self.server} answered a signature_def that does not read ({str(e)[:200]}).'
+                              ) from None
+        return int(version), dict(parsed.signature_def)
 
     def predict(self, signature_name, signature_def, inputs):
         body = {'signature_name': signature_name}
@@ -175,19 +211,45 @@ class RestPredictor:
                                  for i in range(count)]
         else:
             body['inputs'] = {name: value.tolist() for name, value in inputs.items()}
-        answer = self._request(f'{self.url}:predict', body)
         names = sorted(signature_def.outputs)
+        if not names:
+            raise ServerError(f'{self.server} lists {signature_name} without outputs; is it a tfgan2 export?')
+        answer = self._request(f'{self.url}:predict', body)
         if self.row_format:  # A list of per-image values, or of {output: value} with several outputs.
             rows = self._field(answer, 'predictions')
+            if len(names) > 1 and not (isinstance(rows, list) and all(
+                    isinstance(row, dict) and set(names) <= set(row) for row in rows)):
+                raise ServerError(f'{self.server} answered predictions that are not one object of '
+                                  f'{", ".join(names)} per image.')
             columns = {name: [row[name] for row in rows] for name in names} if len(names) > 1 else {
                 names[0]: rows}
         else:
             outputs = self._field(answer, 'outputs')
+            if len(names) > 1 and not (isinstance(outputs, dict) and set(names) <= set(outputs)):
+                raise ServerError(f'{self.server} answered outputs without {", ".join(names)}.')
             columns = outputs if len(names) > 1 else {names[0]: outputs}
-        return {name: _from_json(columns[name], signature_def.outputs[name].dtype) for name in names}
+        return {name: self._array(name, columns[name], signature_def.outputs[name].dtype) for name in names}
+
+    def _array(self, name, value, dtype_enum):
+        try:
+            return _from_json(value, dtype_enum)
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError, RecursionError):
+            # Ragged or nested too deep, strings where numbers belong, {"b64": ...} that is not base64.
+            raise ServerError(f'{self.server} answered {name} as JSON that is not a tensor of its signature\'s '
+                              f'type.') from None
 
     def close(self):
         pass
+
+
+def _error_message(http_error):
+    """What an HTTP error answer says: TF Serving's {"error": message}, else the status reason."""
+    try:
+        said = json.loads(http_error.read(MAX_ERROR_BYTES))
+    except (ValueError, RecursionError, OSError, http.client.HTTPException):
+        said = None
+    message = said.get('error') if isinstance(said, dict) else None
+    return message[:2000] if isinstance(message, str) and message.strip() else http_error.reason
 
 
 def _from_json(value, dtype_enum):
@@ -201,7 +263,7 @@ def _from_json(value, dtype_enum):
     def decode(item):
         if isinstance(item, list):
             return [decode(i) for i in item]
-        return base64.b64decode(item['b64']) if isinstance(item, dict) else item.encode()
+        return base64.b64decode(item['b64'], validate=True) if isinstance(item, dict) else item.encode()
     return np.array(decode(value), dtype=object)
 
 

@@ -1,14 +1,34 @@
 """Shared fixtures: small synthetic MNIST-format data written as real IDX files, tiny GANs."""
 
 import gzip
+import importlib.util
 import os
 import struct
+import sys
 import time
 
 import numpy as np
 import pytest
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+# How long a test waits for a subprocess or a server before calling it hung: a guard against a
+# hang, never a measure of speed, so a loaded machine does not fail a test.
+PATIENCE_S = 3600
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def serving_client():
+    """serving/client.py imported as the module `serving_client`, once per process: the absl
+    flags it defines on import can be defined only once."""
+    if 'serving_client' not in sys.modules:
+        spec = importlib.util.spec_from_file_location('serving_client', os.path.join(REPO, 'serving', 'client.py'))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules['serving_client'] = module
+    return sys.modules['serving_client']
+
 
 TINY_WIDTHS = dict(noise_dim=8, generator_widths=(16, 8), discriminator_widths=(8, 16))
 # A self-supervised evaluation encoder that trains in seconds (tfgan2.evaluation.EncoderConfig).
@@ -85,12 +105,24 @@ def crash_after(steps):
     return keras.callbacks.LambdaCallback(on_train_batch_end=count)
 
 
-def wait_for(path, process, seconds=120):
-    """Waits until `path` exists while `process` (a subprocess.Popen) keeps running."""
-    deadline = time.monotonic() + seconds
-    while not os.path.exists(path):
-        assert time.monotonic() < deadline and process.poll() is None, 'the process ended or hung'
-        time.sleep(0.2)
+def wait_for(path, process):
+    """Waits until `path` exists, as long as `process` (a subprocess.Popen) runs."""
+    wait_until(lambda: os.path.exists(path), process, f'{path} appeared')
+
+
+def wait_until(condition, process, what='the condition held'):
+    """Waits until `condition()` holds, as long as `process` runs: an event, not a time limit, so
+    a loaded machine only makes it wait longer."""
+    while not condition():
+        assert process.poll() is None, f'the process ended (exit {process.returncode}) before {what}'
+        time.sleep(0.05)  # the polling interval only: no outcome depends on it
+
+
+def newest_step(model_dir):
+    """The step of the newest checkpoint in a run folder (0 when it has none)."""
+    folder = os.path.join(model_dir, 'checkpoints')
+    names = os.listdir(folder) if os.path.isdir(folder) else []
+    return max([int(name[5:-6]) for name in names if name.startswith('ckpt-') and name.endswith('.index')] or [0])
 
 
 @pytest.fixture(scope='session')

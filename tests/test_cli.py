@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import PATIENCE_S
 
 # A command whose main raises what argv[1] names, run the way every tfgan2 command runs.
 COMMAND = '''
@@ -25,7 +26,7 @@ cli.run(main, __name__)
 
 def command(raised, *flags, env=None):
     return subprocess.run([sys.executable, '-c', COMMAND, raised, *flags], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, **(env or {})})
+                          timeout=PATIENCE_S, env={**os.environ, **(env or {})})
 
 
 def test_a_library_error_ends_in_one_line_naming_the_flag():
@@ -84,7 +85,7 @@ print('tensorflow loaded' if 'tensorflow' in sys.modules else 'no tensorflow')
     pytest.param('tfgan2.cli.train', marks=pytest.mark.xfail(strict=True, reason='tfgan2.models loads Keras')),
 ])
 def test_help_answers_without_loading_tensorflow(command):
-    result = subprocess.run([sys.executable, '-c', HELP, command], capture_output=True, text=True, timeout=120,
+    result = subprocess.run([sys.executable, '-c', HELP, command], capture_output=True, text=True, timeout=PATIENCE_S,
                             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert '--help' in result.stdout  # absl's --help lists the flags, --help among them
     assert result.stdout.strip().splitlines()[-1] == 'no tensorflow'

@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import synthetic_digits, tiny_trainer
+from conftest import PATIENCE_S, synthetic_digits, tiny_trainer
 
 from tfgan2 import data
 
@@ -32,7 +32,7 @@ def npz_run(tmp_path_factory):
 
 def evaluate(model_dir, cache):
     result = subprocess.run([sys.executable, '-m', 'tfgan2.cli.evaluate', f'--model_dir={model_dir}',
-                             '--num_samples=50'], capture_output=True, text=True, timeout=300,
+                             '--num_samples=50'], capture_output=True, text=True, timeout=PATIENCE_S,
                             env={**os.environ, 'TFGAN2_CACHE': str(cache)})
     return result, result.stderr.strip().splitlines()[-1]
 
@@ -83,7 +83,7 @@ def test_a_recorded_path_that_no_longer_holds_the_data_asks_for_data_in_one_line
             save_digits(digits, 150)
     result = subprocess.run([sys.executable, '-c', EVALUATE_RUNS,
                              json.dumps([str(tmp_path / change.replace(' ', '_') / 'run') for change in changes])],
-                            capture_output=True, text=True, timeout=300, cwd=npz_run,  # where digits.npz is
+                            capture_output=True, text=True, timeout=PATIENCE_S, cwd=npz_run,  # where digits.npz is
                             env={**os.environ, 'TFGAN2_CACHE': str(tmp_path / 'cache')})
     assert result.returncode == 0, result.stderr[-2000:]
     exits = json.loads(result.stdout.strip().splitlines()[-1])

@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import wait_for
+from conftest import PATIENCE_S, wait_for
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from tfgan2 import artifacts
@@ -19,7 +19,7 @@ TINY = ['--noise_dim=8', '--generator_widths=16,8', '--discriminator_widths=8,16
 
 def train(*args, cwd=None):
     return subprocess.run([sys.executable, '-m', 'tfgan2.cli.train', *args], capture_output=True,
-                          text=True, timeout=300, cwd=cwd)
+                          text=True, timeout=PATIENCE_S, cwd=cwd)
 
 
 def error_lines(result):
@@ -75,7 +75,7 @@ def test_flags_are_derived_from_the_training_config_and_the_models():
               '        assert cls.kind in flag.help and declared.help[1:] in flag.help, declared.name\n'
               '        assert list(declared.choices) == list(getattr(flag.parser, "enum_values", [])), declared.name\n'
               'print("checked")\n')
-    result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=PATIENCE_S)
     assert result.returncode == 0 and 'checked' in result.stdout, result.stderr[-2000:]
 
 
@@ -86,7 +86,7 @@ def test_sigterm_ends_with_one_line_and_a_rerun_resumes(tmp_path, idx_dir):
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(tmp_path / 'history.csv', process)
     process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=120)
+    _, stderr = process.communicate(timeout=PATIENCE_S)
     assert process.returncode == 1
     last = stderr.strip().splitlines()[-1]
     assert last.startswith('stopped: Interrupted at step') and 'Traceback' not in stderr, stderr[-2000:]
@@ -116,7 +116,7 @@ def test_eval_every_records_quality_figures_in_the_history_and_tensorboard(tmp_p
         [sys.executable, '-m', 'tfgan2.cli.train', '--model=cgan', f'--data={idx_dir}',
          f'--model_dir={tmp_path / "run"}', '--epochs=3', '--steps_per_epoch=2', '--batch_size=16', '--eval_every=2',
          *TINY],
-        capture_output=True, text=True, timeout=300, env={**os.environ, 'TFGAN2_CACHE': str(tmp_path / 'cache')})
+        capture_output=True, text=True, timeout=PATIENCE_S, env={**os.environ, 'TFGAN2_CACHE': str(tmp_path / 'cache')})
     assert result.returncode == 0, result.stderr[-2000:]
     rows = artifacts.read_history(tmp_path / 'run' / 'history.csv')
     figures = ('eval_frechet_distance', 'eval_real_frechet_distance', 'eval_classifier_score', 'eval_label_accuracy')
@@ -145,7 +145,7 @@ def test_mirrored_strategy_and_mixed_precision_from_the_command_line(tmp_path, i
     result = subprocess.run(
         [sys.executable, '-c', TRAIN_ON_TWO_DEVICES, '--strategy=mirrored', '--mixed_precision', '--model=dcgan',
          f'--data={idx_dir}', f'--model_dir={tmp_path}', '--epochs=1', '--steps_per_epoch=2', '--batch_size=16',
-         *TINY], capture_output=True, text=True, timeout=300)
+         *TINY], capture_output=True, text=True, timeout=PATIENCE_S)
     assert result.returncode == 0, result.stderr[-2000:]
     assert 'global batch 16 = 2 replicas x 8 (MirroredStrategy), mixed_bfloat16' in result.stderr
     assert 'ckpt-2.index' in os.listdir(tmp_path / 'checkpoints')

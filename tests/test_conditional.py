@@ -9,7 +9,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TINY_WIDTHS, synthetic_data
+from conftest import PATIENCE_S, TINY_WIDTHS, synthetic_data
 
 from tfgan2 import TrainConfig, Trainer, build_gan, load_run, rng
 from tfgan2.models.cgan import classifier_losses
@@ -262,12 +262,12 @@ def test_cli_passes_model_flags_and_rejects_foreign_ones(tmp_path, idx_dir):
     argv = [sys.executable, '-m', 'tfgan2.cli.train', f'--data={idx_dir}', '--epochs=1',
             '--steps_per_epoch=1', '--noise_dim=8', '--generator_widths=16,8', '--discriminator_widths=8,16']
     refused = subprocess.run(argv + ['--model=dcgan', '--supervised', f'--model_dir={tmp_path / "a"}'],
-                             capture_output=True, text=True, timeout=300)
+                             capture_output=True, text=True, timeout=PATIENCE_S)
     assert refused.returncode != 0
     assert '--supervised does not apply to --model=dcgan' in refused.stderr
     trained = subprocess.run(argv + ['--model=infogan', '--nosupervised', '--continuous_weight=0.5',
                                      '--mixing=multiply', f'--model_dir={tmp_path / "b"}'],
-                             capture_output=True, text=True, timeout=300)
+                             capture_output=True, text=True, timeout=PATIENCE_S)
     assert trained.returncode == 0, trained.stderr[-2000:]
     record = json.loads((tmp_path / 'b' / 'gan.json').read_text())
     assert record['model'] == 'infogan'

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import MOMENTUM_ADAM, TINY_WIDTHS, synthetic_data
+from conftest import MOMENTUM_ADAM, PATIENCE_S, TINY_WIDTHS, synthetic_data
 
 from tfgan2 import TrainConfig, Trainer, build_gan, distribute, load_run, rng
 
@@ -34,7 +34,7 @@ def float32_after():
 
 def scenario(*args):
     result = subprocess.run([sys.executable, SCENARIOS, *map(str, args)], capture_output=True,
-                            text=True, timeout=300)
+                            text=True, timeout=PATIENCE_S)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.splitlines()[-1])
 
@@ -113,7 +113,7 @@ def test_multi_worker_run_of_two_processes_writes_one_checkpoint(tmp_path, idx_d
              '--noise_dim=8', '--generator_widths=16,8', '--discriminator_widths=8,16'],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     try:
-        outputs = [worker.communicate(timeout=300) for worker in workers]
+        outputs = [worker.communicate(timeout=PATIENCE_S) for worker in workers]
     finally:
         for worker in workers:
             worker.kill()
@@ -246,7 +246,7 @@ def test_strategy_errors_name_the_fix(monkeypatch, name, tpu, tf_config, expecte
 def test_distribution_flag_error_is_one_clear_line(tmp_path, idx_dir):
     result = subprocess.run(
         [sys.executable, '-m', 'tfgan2.cli.train', f'--data={idx_dir}', f'--model_dir={tmp_path}',
-         '--strategy=multi_worker'], capture_output=True, text=True, timeout=300,
+         '--strategy=multi_worker'], capture_output=True, text=True, timeout=PATIENCE_S,
         env={key: value for key, value in os.environ.items() if key != 'TF_CONFIG'})
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]

@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 
+from conftest import PATIENCE_S
+
 DOCS = os.path.join(os.path.dirname(__file__), '..', 'docs')
 
 # What the subprocess checks after running the page's usage example.
@@ -39,7 +41,7 @@ def test_adding_a_gan_page_runs_as_written(tmp_path):
     (tmp_path / 'feature_matching.py').write_text(module)
     script = f'import os\nimport feature_matching\nLOSS_EXAMPLE = {loss!r}\n{usage}\n{CHECKS}'
     result = subprocess.run([sys.executable, '-c', script], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=600, env={**os.environ, 'PYTHONPATH': os.pathsep.join(
+                            timeout=PATIENCE_S, env={**os.environ, 'PYTHONPATH': os.pathsep.join(
                                 [str(tmp_path), os.environ.get('PYTHONPATH', '')])})
     assert result.returncode == 0 and 'checked' in result.stdout, result.stderr[-3000:]
 

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TINY_ENCODER, TINY_WIDTHS, make_idx_dir, synthetic_digits
+from conftest import PATIENCE_S, TINY_ENCODER, TINY_WIDTHS, make_idx_dir, synthetic_digits
 
 from tfgan2 import TrainConfig, Trainer, artifacts, build_gan, data, export, load_run
 from tfgan2.evaluation import classifier, encoder, evaluate, metrics
@@ -359,7 +359,7 @@ def test_evaluation_callback_records_figures_every_n_epochs(cgan_run):
 
 def cli(*args, cache_dir):
     return subprocess.run([sys.executable, '-m', 'tfgan2.cli.evaluate', *args], capture_output=True,
-                          text=True, timeout=300, env={**os.environ, 'TFGAN2_CACHE': cache_dir})
+                          text=True, timeout=PATIENCE_S, env={**os.environ, 'TFGAN2_CACHE': cache_dir})
 
 
 def last_line(result):

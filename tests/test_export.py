@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TINY_WIDTHS
+from conftest import PATIENCE_S, TINY_WIDTHS
 from exported_models import (
     IMAGE_SHAPE,
     NUM_CLASSES,
@@ -27,7 +27,7 @@ from tensorflow.core.framework import types_pb2
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
-from tfgan2 import export, load_run, models
+from tfgan2 import errors, export, load_run, models
 
 PREDICT_METHOD = 'tensorflow/serving/predict'
 
@@ -91,7 +91,7 @@ def test_saved_model_cli_shows_the_same_signatures(exports):
                                    stderr=subprocess.DEVNULL, text=True)
             for name, (_, path) in exports.items()}
     for name, process in runs.items():
-        shown, _ = process.communicate(timeout=120)
+        shown, _ = process.communicate(timeout=PATIENCE_S)
         assert process.returncode == 0
         signatures = read_signatures(exports[name][1])
         for key in export.SIGNATURES:
@@ -271,7 +271,7 @@ def test_fresh_process_without_tfgan2_reloads_every_export(exports, tmp_path):
         'assert not [m for m in sys.modules if m.startswith("tfgan2")], "tfgan2 was imported"\n')
     result = subprocess.run(
         [sys.executable, '-c', script, json.dumps({n: p for n, (p, _) in cases.items()}), str(tmp_path)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        capture_output=True, text=True, timeout=PATIENCE_S, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     for name, (_, expected) in cases.items():
         np.testing.assert_allclose(np.load(tmp_path / f'{name}.out.npy'), expected, atol=1e-5)
@@ -399,7 +399,7 @@ def test_failed_export_leaves_no_version_and_no_temporary_folder(tmp_path, monke
         raise OSError('disk full')  # ...but the export did not finish
 
     monkeypatch.setattr(tf.saved_model, 'save', save_then_fail)
-    with pytest.raises(OSError, match='disk full'):
+    with pytest.raises(errors.ExportError, match=rf'^Cannot write {tmp_path}/dcgan/1 \(disk full\); free space'):
         export.export_generator(tiny_dcgan(), str(tmp_path), 'dcgan')
     assert os.listdir(tmp_path / 'dcgan') == []
     assert not os.path.exists(tmp_path / 'models.config')
@@ -421,7 +421,7 @@ def export_killed(base, inject, arguments=''):
     """Runs an export in a process that `inject` kills (os._exit(9): no cleanup runs)."""
     script = KILLED_EXPORT.format(inject=inject, arguments=arguments)
     result = subprocess.run([sys.executable, '-c', script, str(base), os.path.dirname(__file__)],
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=PATIENCE_S)
     assert result.returncode == 9, result.stderr[-3000:]
 
 
@@ -506,7 +506,7 @@ def test_loading_a_missing_or_corrupt_saved_model_is_one_clear_error(tmp_path):
 
 def run_cli(module, *args):
     return subprocess.run([sys.executable, '-m', f'tfgan2.cli.{module}', *args], capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=PATIENCE_S)
 
 
 def test_train_export_dir_and_export_cli_write_the_trained_generator(tmp_path, idx_dir):

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TINY_WIDTHS
+from conftest import PATIENCE_S, TINY_WIDTHS
 
 from tfgan2 import build_gan, models, rng
 from tfgan2.models import networks
@@ -143,7 +143,7 @@ def test_keras_loads_a_saved_gan_and_generator_after_a_plain_import_of_tfgan2(tm
     noise = gan.sample_latent(rng.StatelessSampler(4), 3)['noise'].numpy()
     np.save(tmp_path / 'noise.npy', noise)
     result = subprocess.run([sys.executable, '-c', LOAD_AFTER_A_PLAIN_IMPORT, str(tmp_path)],
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=PATIENCE_S)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ['DCGAN', 'Generator']
     loaded_samples, loaded_images = np.load(tmp_path / 'loaded.npy')

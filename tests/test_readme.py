@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import PATIENCE_S
 
 README = os.path.join(os.path.dirname(__file__), '..', 'README.md')
 COMMANDS = {'tfgan2-train': 'train', 'tfgan2-export': 'export', 'tfgan2-generate': 'generate',
@@ -36,7 +37,7 @@ def test_every_flag_shown_exists(command):
     for arguments in re.findall(rf'{command}((?: +--[^\s`]+)+)', readme()):
         shown.update(re.findall(r'--([a-z_]+)', arguments))
     helpfull = subprocess.run([sys.executable, '-m', f'tfgan2.cli.{COMMANDS[command]}', '--helpfull'],
-                              capture_output=True, text=True, timeout=120).stdout
+                              capture_output=True, text=True, timeout=PATIENCE_S).stdout
     defined = set(re.findall(r'--(?:\[no\])?([a-z_]+)', helpfull))
     undefined = {flag for flag in shown if flag not in defined and flag.removeprefix('no') not in defined}
     assert shown and not undefined, undefined

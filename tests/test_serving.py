@@ -6,7 +6,6 @@ giving the same grid as tfgan2-generate, and one clear line for every fault eith
 
 import base64
 import contextlib
-import importlib.util
 import json
 import os
 import shutil
@@ -24,12 +23,11 @@ import serving_double
 import tensorflow as tf
 from absl import flags
 from absl.testing import flagsaver
+from conftest import PATIENCE_S, serving_client
 from exported_models import NUM_CLASSES, export_run
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 from tfgan2 import artifacts, cli, export, serving
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope='module')
@@ -63,7 +61,7 @@ def post(served, model, body, version=None):
     request = urllib.request.Request(f'http://{served.rest}{path}', json.dumps(body).encode(),
                                      {'Content-Type': 'application/json'})
     try:
-        with urllib.request.urlopen(request, timeout=60) as answer:
+        with urllib.request.urlopen(request, timeout=PATIENCE_S) as answer:
             return answer.status, json.load(answer)
     except urllib.error.HTTPError as e:
         return e.code, json.load(e)
@@ -132,7 +130,7 @@ def grpc_predict(served, inputs, signature='serving_default', version=None):
     for name, value in inputs.items():
         request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
     with grpc.insecure_channel(served.grpc) as channel:
-        return prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, timeout=60)
+        return prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, timeout=PATIENCE_S)
 
 
 def test_grpc_refuses_int64_and_out_of_range_labels_and_nan(served):
@@ -169,11 +167,7 @@ def test_highest_version_is_served_unless_one_is_asked_for(served):
 @pytest.fixture(scope='module')
 def client():
     """serving/client.py, imported as a module so its main() runs in this process."""
-    path = os.path.join(REPO, 'serving', 'client.py')
-    spec = importlib.util.spec_from_file_location('serving_client', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return serving_client()
 
 
 def run_client(client, *args):
@@ -216,7 +210,7 @@ def run_generate(served, *runs):
     A subprocess, as importing a CLI here would define its flags in this process for good."""
     result = subprocess.run(
         [sys.executable, '-c', GENERATE_RUNS, json.dumps(runs), os.path.join(served.root, 'runs', 'cgan-0'),
-         'ram://generate-test/exports'], capture_output=True, text=True, timeout=300)
+         'ram://generate-test/exports'], capture_output=True, text=True, timeout=PATIENCE_S)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -347,16 +341,17 @@ def test_client_says_when_a_server_answers_what_no_model_server_would(served, cl
 @pytest.mark.parametrize('protocol', ['grpc', 'rest'])
 def test_client_says_when_no_server_answers(client, tmp_path, protocol):
     with socket_without_server() as address, pytest.raises(SystemExit) as exit_:
-        run_client(client, f'--server={address}', f'--protocol={protocol}', '--timeout=5',
+        run_client(client, f'--server={address}', f'--protocol={protocol}', '--timeout=600',
                    f'--out={tmp_path / "x.png"}')
     assert 'Cannot reach' in str(exit_.value.code) and 'serving/README.md' in str(exit_.value.code)
 
 
 @contextlib.contextmanager
 def socket_without_server():
-    """A loopback address nothing listens on (a port the OS handed out, then closed)."""
+    """A loopback address nothing listens on: a port bound here and held without listening, so
+    no other process can take it meanwhile and connecting to it is refused at once."""
     import socket
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
-        address = f'127.0.0.1:{s.getsockname()[1]}'
-    yield address
+        yield f'127.0.0.1:{s.getsockname()[1]}'
+

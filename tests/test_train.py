@@ -6,14 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import imageio.v3 as iio
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import Crash, crash_after, synthetic_data, tiny_trainer, wait_for
+from conftest import PATIENCE_S, Crash, crash_after, newest_step, synthetic_data, tiny_trainer, wait_until
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from tfgan2 import NonFiniteLossError, TrainConfig, artifacts, load_run
@@ -137,7 +136,7 @@ def test_progress_off_a_terminal_is_plain_lines_that_end_on_the_epoch_means(tmp_
               'trainer.fit(data, epochs=1)\n'
               'loop.PLAIN_LINE_SECONDS = 10 ** 9\n'
               'trainer.fit(data, epochs=2)\n')
-    result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=PATIENCE_S)
     assert result.returncode == 0, result.stderr[-2000:]
     _, first, second = result.stdout.split('Epoch ')
     lines = first.splitlines()
@@ -275,11 +274,10 @@ tiny_trainer(sys.argv[1], data, batch_size=16, checkpoint_every=1, keep_checkpoi
 
 def test_kill_9_during_checkpointing_never_leaves_an_unreadable_checkpoint(tmp_path):
     model_dir = str(tmp_path / 'run')
-    for delay in (0.3, 1.1, 1.9):  # it saves every step, so kills land in and around saves
+    for step in (3, 14, 27):  # it saves every step, so a kill as one appears lands in the next save
         process = subprocess.Popen([sys.executable, '-c', TRAIN_FOREVER, model_dir],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(os.path.join(model_dir, 'checkpoints', 'checkpoint'), process)
-        time.sleep(delay)
+        wait_until(lambda: newest_step(model_dir) >= step, process, f'step {step} was saved')  # noqa: B023
         process.send_signal(signal.SIGKILL)
         process.wait()
         gan = load_run(model_dir)  # the newest readable checkpoint restores cleanly

@@ -10,7 +10,7 @@ import math
 import imageio.v3 as iio
 import numpy as np
 
-from tfgan2 import gif, storage
+from tfgan2 import errors, gif, storage
 
 logger = logging.getLogger(__name__)
 
@@ -81,17 +81,36 @@ def write_history(path, rows):
     storage.write_atomically(path, text.getvalue())
 
 
+# A history of a million epochs stays below this; a larger file is damaged.
+MAX_HISTORY_BYTES = 64 << 20
+
+
 def read_history(path):
     """Per-epoch records from `write_history`, numbers as ints or floats as written (so a
     rewritten file keeps `epoch` and `step` integral), empty cells left out; [] when there is
-    no file."""
+    no file. A file that is not such a table is a `RunError` naming it."""
     if not storage.exists(path):
         return []
-    return [{key: _number(value) for key, value in row.items() if value != ''}
-            for row in csv.DictReader(io.StringIO(storage.read_text(path)))]
+    try:
+        reader = csv.DictReader(io.StringIO(storage.read_text(path, MAX_HISTORY_BYTES)))
+        if not {'epoch', 'step'} <= set(reader.fieldnames or ()):
+            raise ValueError('its first line does not name the epoch and step columns')
+        history = [{key: _number(value) for key, value in row.items() if value != ''} for row in reader]
+        epochs = [row['epoch'] for row in history]
+        if any(not isinstance(row.get(key), int) for row in history for key in ('epoch', 'step')):
+            raise ValueError('every row needs a whole epoch and step')
+        if any(epoch < 1 for epoch in epochs) or epochs != sorted(set(epochs)):
+            raise ValueError(f'its epochs are {epochs[:5]}..., not counting up from 1')
+    except (ValueError, TypeError, csv.Error) as e:  # UnicodeDecodeError is a ValueError
+        raise errors.RunError(f'{path} is damaged ({storage.error_line(e)}); restore it from a copy, or move it '
+                              f'away to start a new history from the next epoch.') from None
+    return history
 
 
 def _number(text):
+    """A cell written by `write_history`: an int, else a float; anything else is damage."""
+    if not isinstance(text, str):  # a row with more or fewer cells than the header
+        raise ValueError('a row\'s cells do not match the header')
     try:
         return int(text)
     except ValueError:

@@ -65,6 +65,10 @@ SERVER_CONFIG = 'models.config'
 # Where the README's docker command mounts the export base inside the server's container.
 DEFAULT_SERVER_BASE = '/models'
 
+# Requests count images in int32; TF Serving numbers versions in int64.
+MAX_INT32 = 2**31 - 1
+MAX_VERSION = 2**63 - 1
+
 SAVED_MODEL_PB = 'saved_model.pb'
 _STAGING_PREFIX = '.tmp-'
 _RETIRED = re.compile(r'\.old-([0-9]+)')
@@ -139,9 +143,9 @@ def _seed_inputs(gan):
 
 
 def _check_max_batch(max_batch):
-    if not isinstance(max_batch, int) or isinstance(max_batch, bool) or max_batch < 1:
-        raise errors.ExportError(f'max_batch={max_batch!r} is not a positive integer; pass the most images one '
-                                 f'request may ask for (default {DEFAULT_MAX_BATCH}).')
+    if not isinstance(max_batch, int) or isinstance(max_batch, bool) or not 1 <= max_batch <= MAX_INT32:
+        raise errors.ExportError(f'max_batch={max_batch!r} is not a positive integer up to {MAX_INT32}; pass the most '
+                                 f'images one request may ask for (default {DEFAULT_MAX_BATCH}).')
 
 
 def serving_signatures(gan, max_batch=DEFAULT_MAX_BATCH):
@@ -351,9 +355,9 @@ def _check_arguments(model_name, version, max_batch):
     if not (isinstance(model_name, str) and _MODEL_NAME.fullmatch(model_name)) or model_name == SERVER_CONFIG:
         raise errors.ExportError(f'model_name={model_name!r} is not usable as a TF Serving model name: use '
                                  f'letters, digits, "_", "-" or "." (e.g. "dcgan").')
-    if version is not None and (not isinstance(version, int) or version < 1):
-        raise errors.ExportError(f'version={version!r} is not a positive integer; TF Serving only loads '
-                                 f'folders named 1, 2, 3, ...')
+    if version is not None and (not isinstance(version, int) or not 1 <= version <= MAX_VERSION):
+        raise errors.ExportError(f'version={version!r} is not a positive integer up to {MAX_VERSION}; TF Serving '
+                                 f'only loads folders named 1, 2, 3, ...')
     _check_max_batch(max_batch)
 
 
@@ -391,7 +395,11 @@ def export_generator(gan: 'GAN', export_base: str, model_name: str, version: int
     try:
         _make_folder(staging, export_base)
         signatures = serving_signatures(gan, max_batch)
-        tf.saved_model.save(_variable_holder(signatures.values()), staging, signatures=signatures)
+        try:
+            tf.saved_model.save(_variable_holder(signatures.values()), staging, signatures=signatures)
+        except (OSError, tf.errors.OpError) as e:  # a full disk, a folder that turned read-only
+            raise errors.ExportError(f'Cannot write {target} ({storage.error_line(e)}); free space on its disk or '
+                                     f'pass an export_base you can write to.') from None
         _publish(staging, target, overwrite)
     finally:
         if tf.io.gfile.exists(staging):

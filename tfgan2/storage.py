@@ -12,7 +12,10 @@ both win), and a holder silent for `stale_after` seconds counts as dead.
 import contextlib
 import getpass
 import json
+import logging
+import math
 import os
+import re
 import socket
 import sys
 import tempfile
@@ -22,6 +25,8 @@ import uuid
 import tensorflow as tf
 
 from tfgan2 import errors
+
+logger = logging.getLogger(__name__)
 
 
 def is_local(path):
@@ -52,7 +57,13 @@ def makedirs(path):
                                  f'writable path.') from None
 
 
-def read_text(path):
+def read_text(path, max_bytes=None):
+    """The text in `path`; with `max_bytes`, a `RunError` naming the file when it is larger
+    (a damaged or planted file must not fill the memory)."""
+    if max_bytes is not None and tf.io.gfile.stat(path).length > max_bytes:
+        raise errors.RunError(f'{path} holds {tf.io.gfile.stat(path).length} bytes, far more than a file written '
+                              f'by tfgan2 ({max_bytes} at most): it is damaged. Restore it from a copy, or move '
+                              f'it away.')
     with tf.io.gfile.GFile(path, 'r') as f:
         return f.read()
 
@@ -62,18 +73,37 @@ def read_bytes(path):
         return f.read()
 
 
+def is_in_memory(path):
+    """True for `ram://` paths, which live in this process's memory and vanish with it."""
+    return str(path).startswith('ram://')
+
+
+@contextlib.contextmanager
+def writing(path):
+    """Within the block, a failed write (a full disk, a read-only or missing folder) ends in one
+    `ConfigError` naming `path` and the reason, as `publish` reports its own."""
+    try:
+        yield
+    except (OSError, tf.errors.OpError) as e:
+        raise errors.ConfigError(cannot_write(path, e)) from None
+
+
+def cannot_write(path, error):
+    """The one line that says `path` could not be written, why (`error`), and what to do."""
+    return f'Cannot write {path} ({error_line(error)}); free space on its disk or choose a writable path.'
+
+
 def publish(path, write):
     """Calls `write(temporary)` to write a hidden sibling of `path`, then renames it to `path`,
-    so readers see the whole file or none of it."""
+    so readers see the whole file or none of it; nothing is left behind when it fails."""
     folder, name = os.path.split(str(path))
     temporary = join(folder, f'.{name}.tmp-{uuid.uuid4().hex[:8]}')
     try:
-        if folder:
-            tf.io.gfile.makedirs(folder)
-        write(temporary)
-        tf.io.gfile.rename(temporary, path, overwrite=True)
-    except tf.errors.OpError as e:
-        raise errors.ConfigError(f'Cannot write {path} ({error_line(e)}); choose a writable path.') from None
+        with writing(path):
+            if folder:
+                tf.io.gfile.makedirs(folder)
+            write(temporary)
+            tf.io.gfile.rename(temporary, path, overwrite=True)
     finally:
         if tf.io.gfile.exists(temporary):
             tf.io.gfile.remove(temporary)
@@ -111,9 +141,17 @@ def host_reachable(host, timeout_s=3.0):
 
 
 def error_line(error):
-    """The first line of what an OSError or a TensorFlow error says."""
-    text = str(getattr(error, 'message', error)).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+    """The first line of what an OSError or a TensorFlow error says, without what TensorFlow
+    wraps around it: the failed op's name ({{...}}, [Op:...]) and the path of a temporary file
+    before the reason (`path; No space left on device`)."""
+    text = str(getattr(error, 'strerror', None) or getattr(error, 'message', None) or error).strip()
+    line = text.splitlines()[0] if text else type(error).__name__
+    line = re.sub(r'^\{\{[^}]*\}\}\s*|\s*\[Op:\w+\].*$', '', line)
+    return re.sub(r'^\S*(tempstate|_temp|\.tmp-)\S*; ', '', line)
+
+
+# A lock file holds one small JSON object; no more of a damaged one is read.
+MAX_LOCK_BYTES = 4096
 
 
 class FolderInUseError(errors.Error, RuntimeError):
@@ -129,8 +167,8 @@ def _holder():
 def _describe(holder):
     if not isinstance(holder, dict):
         return 'another process'
-    return (f'process {holder.get("pid")} of {holder.get("user")} on {holder.get("host")} '
-            f'since {holder.get("since")} ({holder.get("command")})')
+    said = {key: str(holder.get(key))[:200].replace('\n', ' ') for key in ('pid', 'user', 'host', 'since', 'command')}
+    return f'process {said["pid"]} of {said["user"]} on {said["host"]} since {said["since"]} ({said["command"]})'
 
 
 class FolderLock:
@@ -152,30 +190,37 @@ class FolderLock:
     def _acquire_local(self):
         import fcntl  # POSIX only; imported here so the module loads everywhere.
         makedirs(os.path.dirname(self.path))
-        try:
-            handle = open(self.path, 'a+')
+        try:  # Any bytes read back as text: a damaged lock file is only ever described.
+            handle = open(self.path, 'a+', encoding='utf-8', errors='replace')
         except OSError as e:
-            raise errors.ConfigError(f'Cannot write in {os.path.dirname(self.path)} ({e.strerror}); choose a '
-                                     f'writable folder.') from None
+            raise errors.ConfigError(f'Cannot open the lock file {self.path} ({e.strerror}); make its folder '
+                                     f'writable (and {self.path} a file), or choose another folder.') from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             handle.seek(0)
-            holder = handle.read()
+            holder = handle.read(MAX_LOCK_BYTES)
             handle.close()
             raise FolderInUseError(self._in_use_message(_parse(holder))) from None
-        handle.seek(0)
-        handle.truncate()
-        json.dump(_holder(), handle)
-        handle.flush()
+        try:
+            handle.seek(0)
+            handle.truncate()
+            json.dump(_holder(), handle)
+            handle.flush()
+        except OSError as e:
+            handle.close()
+            raise errors.ConfigError(cannot_write(self.path, e)) from None
         self._file = handle
 
     def _acquire_remote(self):
         if tf.io.gfile.exists(self.path):
-            holder = _parse(read_text(self.path))
-            age = time.time() - float(holder.get('heartbeat', 0)) if isinstance(holder, dict) else None
-            if age is not None and age < self.stale_after:
+            with tf.io.gfile.GFile(self.path, 'rb') as f:
+                holder = _parse(f.read(MAX_LOCK_BYTES))
+            age = time.time() - holder['heartbeat'] if holder else None
+            if age is not None and -self.stale_after < age < self.stale_after:
                 raise FolderInUseError(self._in_use_message(holder, age))
+            if holder is None or age < 0:  # unreadable, or a heartbeat from the future
+                logger.warning('%s names no live holder (damaged); taking the lock over.', self.path)
         mine = _holder()
         write_atomically(self.path, json.dumps(mine))
         self._file = mine
@@ -209,8 +254,16 @@ class FolderLock:
         self.release()
 
 
-def _parse(text):
+def _parse(content):
+    """The holder a lock file names (a dict with a finite `heartbeat`), or None for anything else."""
+    if isinstance(content, bytes):
+        content = content.decode('utf-8', errors='replace')
     try:
-        return json.loads(text)
-    except ValueError:
+        holder = json.loads(content)
+    except (ValueError, RecursionError):
         return None
+    if not isinstance(holder, dict) or isinstance(holder.get('heartbeat'), bool):
+        return None
+    if not isinstance(holder.get('heartbeat'), (int, float)) or not math.isfinite(holder['heartbeat']):
+        return None
+    return holder

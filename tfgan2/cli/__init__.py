@@ -3,7 +3,9 @@
 import logging as std_logging
 import os
 import re
+import signal
 import sys
+import threading
 import traceback
 
 from absl import app, flags, logging
@@ -12,6 +14,31 @@ from tfgan2 import errors
 
 # Before any command imports TensorFlow: its C++ INFO lines (oneDNN, CPU features) stay quiet.
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+# What a command stopped by Ctrl-C or SIGTERM outside training says (training says more).
+INTERRUPTED = ('stopped: interrupted (Ctrl-C or SIGTERM). Files written before are intact; run the command '
+               'again to do what is left.')
+
+
+def _stop_like_ctrl_c(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _interrupt_in_one_line(kind, value, trace, previous=sys.excepthook):
+    """Python's last word on an exception nothing caught: one line for Ctrl-C (it can arrive
+    while a command still imports TensorFlow), the usual traceback for anything else."""
+    if issubclass(kind, KeyboardInterrupt):
+        print(INTERRUPTED, file=sys.stderr)
+        return
+    previous(kind, value, trace)
+
+
+# From the moment a command module imports this package: SIGTERM stops a command as Ctrl-C
+# does, and neither ends in a traceback, even before `run` is reached.
+if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
+if sys.excepthook is sys.__excepthook__:
+    sys.excepthook = _interrupt_in_one_line
 
 # Set to 1 to see the traceback of every error, the one-line ones included.
 TRACEBACK_VARIABLE = 'TFGAN2_TRACEBACK'
@@ -63,6 +90,10 @@ def with_one_line_errors(main):
     def main_with_one_line_errors(argv):
         try:
             return main(argv)
+        except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM; training says what it saved.
+            if show_tracebacks():
+                traceback.print_exc()
+            sys.exit(f'stopped: {e}' if str(e) else INTERRUPTED)
         except errors.Error as e:
             if show_tracebacks():
                 traceback.print_exc()
@@ -81,3 +112,14 @@ def exit_with(error):
     for name in flags.FLAGS:
         message = re.sub(rf'(?<![\w-]){re.escape(name)}=', f'--{name}=', message)
     sys.exit(f'error: {message}')
+
+
+def warn_if_in_memory(flag):
+    """Warns that the path in --`flag` is in this process's memory (ram://), so nothing written
+    there outlives the command."""
+    from tfgan2 import storage  # Imported here: it loads TensorFlow.
+    path = flags.FLAGS[flag].value
+    if path and storage.is_in_memory(path):
+        std_logging.getLogger('tfgan2').warning(
+            '--%s=%s is in this process\'s memory: nothing written there outlives the command. Pass a local or '
+            'gs:// path to keep it.', flag, path)

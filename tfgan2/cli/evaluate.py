@@ -41,15 +41,18 @@ flags.DEFINE_boolean('selfsupervised', True, 'Also measure in the self-supervise
                      'kernel distances beside the classifier\'s or Inception\'s). The first use per dataset '
                      'trains and caches the encoder (a few CPU-minutes).')
 flags.DEFINE_integer('code_samples', 10000, 'InfoGAN: generated images the code regressors train on (their '
-                     'R² is measured on a fifth as many new ones).', lower_bound=10)
+                     'R² is measured on a fifth as many new ones).', lower_bound=10,
+                     upper_bound=1_000_000)
 flags.DEFINE_string('inception_weights', 'imagenet', 'With --metric=inception: imagenet (the Keras '
                     'cache, downloaded when online) or the path of the weights file.')
 flags.DEFINE_integer('num_samples', None, 'Generated images to evaluate; defaults to half the real '
-                     'images, the size the real-data figures are measured at.', lower_bound=2)
-flags.DEFINE_integer('seed', 0, 'Seed for the generated images.')
+                     'images, the size the real-data figures are measured at.', lower_bound=2,
+                     upper_bound=1_000_000)
+flags.DEFINE_integer('seed', 0, 'Seed for the generated images.', lower_bound=0, upper_bound=2**31 - 1)
 flags.DEFINE_string('cache_dir', None, 'Where evaluation classifiers and encoders are cached '
                     '(default: $TFGAN2_CACHE, else ~/.cache/tfgan2).')
 flags.DEFINE_string('output', None, 'Also write every figure to this JSON file.')
+flags.register_validator('output', lambda path: path is None or bool(path), 'pass a file, e.g. --output=figures.json')
 flags.adopt_module_key_flags(data_flags)
 
 

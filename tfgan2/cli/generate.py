@@ -20,6 +20,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string('saved_model', None, 'An export: EXPORT_BASE/<model_name> (its highest version '
                     'is used, as TF Serving would) or one version folder EXPORT_BASE/<model_name>/<N>.')
 flags.mark_flag_as_required('saved_model')
+flags.register_validator('saved_model', bool, 'pass an export, e.g. --saved_model=exports/cgan')
 flags.adopt_module_key_flags(sample_flags)
 
 
@@ -29,6 +30,7 @@ def main(argv):
 
     from tfgan2 import export, serving
 
+    cli.warn_if_in_memory('out')
     try:
         path = export.resolve_saved_model(FLAGS.saved_model)
         loaded = export.load_saved_model(path)  # Held while calling: it owns the variables.

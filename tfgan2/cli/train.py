@@ -23,8 +23,9 @@ flags.DEFINE_enum('recipe', None, list(recipes.RECIPES), 'A known GAN variant\'s
                   'explicitly override its settings.')
 flags.DEFINE_string('model_dir', 'runs/default', 'The run folder: checkpoints, grids, GIF, history and '
                     'logs (local, gs:// or another tf.io.gfile filesystem).')
+flags.register_validator('model_dir', bool, 'pass the run folder, e.g. --model_dir=runs/mine')
 flags.DEFINE_integer('epochs', 5, 'Train until this many epochs are complete (a rerun resumes and '
-                     'stops at the same count; raise it to train more).')
+                     'stops at the same count; raise it to train more).', lower_bound=1)
 flags.DEFINE_integer('eval_every', 0, 'Every N epochs, measure sample quality (see tfgan2-evaluate) into '
                      'history.csv, the plot and TensorBoard; 0: never. The first use per dataset trains '
                      'and caches its evaluation networks (a classifier for labeled data, a self-supervised '
@@ -63,6 +64,10 @@ def main(argv):
         # Before other TensorFlow work: multi-worker and TPU strategies set up the runtime.
         strategy = distribute.create_strategy(FLAGS.strategy, FLAGS.tpu)
         train_data = data_flags.load_from_flags()
+        run.check_settings(FLAGS.model, {'image_shape': train_data.image_shape,
+                                         'num_classes': train_data.num_classes, **hyperparameters})
+        cli.warn_if_in_memory('model_dir')
+        cli.warn_if_in_memory('export_dir')
         callbacks = []
         if FLAGS.eval_every:
             from tfgan2 import evaluation
@@ -80,7 +85,8 @@ def main(argv):
             from tfgan2 import export
             # Serve from one device in float32: the GAN rebuilt from the checkpoint just written.
             keras.mixed_precision.set_global_policy('float32')
-            path = export.export_generator(run.RunDir(FLAGS.model_dir).load_gan(), FLAGS.export_dir, FLAGS.model)
+            path = export.export_generator(run.RunDir(FLAGS.model_dir).load_gan(fallback=False), FLAGS.export_dir,
+                                           FLAGS.model)
             print(f'Exported the generator to {path}')
     except loop.TrainingInterrupted as e:
         raise SystemExit(f'stopped: {e}') from None

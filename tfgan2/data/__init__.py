@@ -34,14 +34,14 @@ from tfgan2.data.image_data import (
     check_whole_source,
     checked_name,
 )
-from tfgan2.data.pipeline import DEFAULT_SHUFFLE_BUFFER, input_pipeline
+from tfgan2.data.pipeline import DEFAULT_SHUFFLE_BUFFER, input_pipeline, unreadable_image
 from tfgan2.data.tfds_source import from_tfds
 
 __all__ = ['DEBIAN_DATA_DIRS', 'DEFAULT_BACKGROUND', 'DEFAULT_MEMORY_BUDGET_MB', 'DEFAULT_SHUFFLE_BUFFER',
            'DataUnavailableError', 'IDX_FILES', 'IMAGE_EXTENSIONS', 'ImageData', 'ImageSize', 'PathLike',
            'checked_name', 'from_arrays',
            'from_dataset', 'from_directory', 'from_file', 'from_idx', 'from_tfds', 'input_pipeline',
-           'load', 'read_idx']
+           'load', 'read_idx', 'unreadable_image']
 
 
 def load(source: PathLike | np.ndarray | tf.Tensor | tuple | tf.data.Dataset, *, split: str = 'train',

@@ -11,6 +11,8 @@ FLOAT_RANGES = ((0.0, 1.0), (-1.0, 1.0), (0.0, 255.0))
 # Floats up to this are refused as neither [0, 1] nor [0, 255] pixels: they are more likely
 # [0, 1] images that went slightly over than [0, 255] images darker than 2/255.
 _UNCLEAR_ABOVE_ONE = 2.0
+# The largest image side the networks are built for; a larger size is a mistake, not a request.
+MAX_IMAGE_SIDE = 4096
 
 
 def pixel_range(dtype, low, high, source):
@@ -119,7 +121,7 @@ def image_size_pair(image_size):
     except (TypeError, ValueError):
         size = ()
     size = size * 2 if len(size) == 1 else size
-    if len(size) != 2 or min(size) < 1:
-        raise errors.DataError(f'image_size={image_size!r} is not an image size; pass 64 (square), '
-                               f'(64, 48) or "64x48" (height x width).')
+    if len(size) != 2 or min(size) < 1 or max(size) > MAX_IMAGE_SIDE:
+        raise errors.DataError(f'image_size={image_size!r} is not an image size of at most {MAX_IMAGE_SIDE} px; '
+                               f'pass 64 (square), (64, 48) or "64x48" (height x width).')
     return size

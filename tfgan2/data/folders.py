@@ -48,7 +48,8 @@ def from_directory(path: PathLike, split: str = 'train', image_size: ImageSize =
         images = _read_all(paths, read, shape, check_size=image_size is None)
         return arrays_data(images, labels, class_names, name, source)
     labels, class_names = checked_labels(labels, len(paths), class_names, source)
-    return _read_on_demand(paths, labels, class_names, read, shape, name, source)
+    return _read_on_demand(paths, labels, class_names, read, shape, name, source,
+                           checked_size=None if image_size else shape[:2])
 
 
 def _split_folder(path, split):
@@ -155,11 +156,16 @@ def _first_problem(paths, channels, size=None):
     return None
 
 
-def _read_on_demand(paths, labels, class_names, read, shape, name, source):
-    """ImageData that decodes each file when it is needed: the images do not fit in memory."""
+def _read_on_demand(paths, labels, class_names, read, shape, name, source, checked_size):
+    """ImageData that decodes each file when it is needed: the images do not fit in memory. A
+    file that cannot be read then stops training; `find_unreadable` names it."""
     logger.info('%s: %d images, more than the memory budget: reading them file by file.',
                  source, len(paths))
-    count = len(paths)
+    count, names = len(paths), list(paths)
+
+    def find_unreadable(indices):
+        return _first_problem([names[i] for i in indices], shape[-1], checked_size)
+
     paths, labels = tf.constant(paths), tf.constant(labels)
     image_spec = tf.TensorSpec(shape, tf.uint8)
 
@@ -169,4 +175,5 @@ def _read_on_demand(paths, labels, class_names, read, shape, name, source):
 
     elements = tf.data.Dataset.from_tensor_slices((paths, labels)).map(
         lambda path, label: (read(path), label), tf.data.AUTOTUNE)
-    return ImageData(name, source, elements, shape, count, len(class_names or ()), class_names, gather)
+    return ImageData(name, source, elements, shape, count, len(class_names or ()), class_names, gather,
+                     find_unreadable)

@@ -20,6 +20,8 @@ ImageSize = Union[int, tuple[int, int], str, None]
 PathLike = Union[str, os.PathLike]
 # Index arrays [K] -> (uint8 images [K, H, W, C], int32 labels [K]).
 Gather = Callable[[tf.Tensor], tuple[tf.Tensor, tf.Tensor]]
+# Index array [K] -> why the first of those images' files cannot be read, or None.
+FindUnreadable = Callable[[np.ndarray], Union[str, None]]
 
 _NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}')
 
@@ -36,7 +38,9 @@ class ImageData:
     `source` says where the images came from ('tfds:mnist', 'folder:/dir', ...), as a run
     records it; `name` is a short validated identifier that cache keys may use. `gather` maps
     int64 indices [K] to (images [K, H, W, C], labels [K]) for data that can be read in any
-    order (held in memory, or files); it is None for data that can only be streamed."""
+    order (held in memory, or files); it is None for data that can only be streamed.
+    `find_unreadable`, for data read from files while training, maps indices to why the first
+    of their files that cannot be read cannot be, or None."""
     name: str
     source: str
     elements: tf.data.Dataset
@@ -45,6 +49,7 @@ class ImageData:
     num_classes: int  # 0 when unlabeled
     class_names: tuple[str, ...] | None  # None when unlabeled
     gather: Gather | None = dataclasses.field(default=None, repr=False, compare=False)
+    find_unreadable: FindUnreadable | None = dataclasses.field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         checked_name(self.name)

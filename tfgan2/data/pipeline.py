@@ -25,17 +25,35 @@ def input_pipeline(data: ImageData, batch_size: int, seed: int, epoch: int = 0, 
     if batch_size < 1 or not 0 <= start <= stop:
         raise errors.DataError(f'batch_size={batch_size}, start={start}, stop={stop}: pass batch_size >= 1 '
                                f'and 0 <= start <= stop.')
-    key = np.random.SeedSequence([seed, epoch]).generate_state(2).astype(np.int64)
+    key = _epoch_key(seed, epoch)
     if data.gather is not None:
-        with tf.device('/CPU:0'):
-            order = tf.random.experimental.stateless_shuffle(
-                tf.range(data.num_examples, dtype=tf.int64), seed=key, alg='philox')[start:stop]
+        order = _epoch_order(data, key)[start:stop]
         batches = (tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
                    .map(lambda indices: _scaled(*data.gather(indices)), tf.data.AUTOTUNE))
     else:
         batches = (data.elements.shuffle(shuffle_buffer, seed=int(key[0]), reshuffle_each_iteration=False)
                    .take(stop).skip(start).batch(batch_size).map(_scaled, tf.data.AUTOTUNE))
     return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def unreadable_image(data, seed, epoch, start, count):
+    """Why the first image file that cannot be read among the `count` after `start` in the
+    order of `epoch` cannot be (data read file by file), or None: what to say when reading
+    them failed mid-epoch."""
+    if data.find_unreadable is None:
+        return None
+    return data.find_unreadable(_epoch_order(data, _epoch_key(seed, epoch))[start:start + count].numpy())
+
+
+def _epoch_key(seed, epoch):
+    return np.random.SeedSequence([seed, epoch]).generate_state(2).astype(np.int64)
+
+
+def _epoch_order(data, key):
+    """The order in which an epoch reads data that can be read in any order (indices)."""
+    with tf.device('/CPU:0'):
+        return tf.random.experimental.stateless_shuffle(tf.range(data.num_examples, dtype=tf.int64), seed=key,
+                                                        alg='philox')
 
 
 def _scaled(images, labels):

@@ -3,6 +3,7 @@ text. `tfgan2-train` derives its flags from it. No TensorFlow here, so reading t
 loads none (the command's model flags come from the model classes, which do)."""
 
 import dataclasses
+import math
 
 from tfgan2 import errors
 
@@ -41,14 +42,15 @@ class TrainConfig:
 
     def __post_init__(self):
         checks = [('batch_size', self.batch_size >= 1, 'at least 1'),
-                  ('g_learning_rate', self.g_learning_rate > 0, 'positive'),
-                  ('d_learning_rate', self.d_learning_rate > 0, 'positive'),
+                  ('g_learning_rate', 0 < self.g_learning_rate < math.inf, 'greater than 0 (and finite)'),
+                  ('d_learning_rate', 0 < self.d_learning_rate < math.inf, 'greater than 0 (and finite)'),
                   ('g_beta_1', 0 <= self.g_beta_1 < 1, 'in [0, 1)'),
                   ('d_beta_1', 0 <= self.d_beta_1 < 1, 'in [0, 1)'),
                   ('g_beta_2', 0 <= self.g_beta_2 < 1, 'in [0, 1)'),
                   ('d_beta_2', 0 <= self.d_beta_2 < 1, 'in [0, 1)'),
                   ('n_critic', self.n_critic >= 1, 'at least 1'),
                   ('ema_decay', 0 <= self.ema_decay < 1, 'in [0, 1), e.g. 0.99 (0 uses the trained weights)'),
+                  ('seed', 0 <= self.seed < 2**32, 'in [0, 2**32)'),
                   ('steps_per_epoch', self.steps_per_epoch is None or self.steps_per_epoch >= 1,
                    'at least 1, or None for the whole data'),
                   ('shuffle_buffer', self.shuffle_buffer >= 1, 'at least 1'),

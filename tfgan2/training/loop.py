@@ -115,6 +115,7 @@ class Trainer:
                 self.run.check_record(record)
             elif self.is_chief:
                 self.run.write_record(record)
+            artifacts.read_history(self.run.history_path)  # A damaged history stops here, not after an epoch.
             if not self._synced_with_run:
                 self._restore(data)
             if self.is_chief:
@@ -129,7 +130,12 @@ class Trainer:
                 self._lock = None
 
     def _restore(self, data):
+        if self.step and not self.run.checkpoints():
+            raise errors.RunError(f'This trainer was stopped at once before {self.run} had a checkpoint; build a '
+                                  f'new GAN and Trainer to start over.')
         restored = self.state.restore(self.run)
+        if restored and self.is_chief:  # Damaged newer ones go aside, so their steps are saved again.
+            self.run.set_aside_newer_than(restored)
         if not restored and artifacts.read_history(self.run.history_path):
             raise run_lib.CheckpointError(
                 f'{self.run} holds outputs of a run but no checkpoint, so it cannot be continued '
@@ -175,13 +181,19 @@ class Trainer:
     def _train(self, data, target, epoch_examples, callbacks, outputs):
         self.gan.stop_training = False
         callbacks.on_train_begin()
-        with _stop_requests() as stop_requested:
-            while self.epoch < target and not self.gan.stop_training:
-                if self.state.progress.examples == 0:
-                    self.gan.begin_epoch(data, self.epoch, self.config.seed)
-                callbacks.on_epoch_begin(self.epoch)
-                if self._run_epoch(data, target, epoch_examples, callbacks, outputs, stop_requested):
-                    self._end_epoch(callbacks, outputs)
+        with _stop_requests() as self._stops:
+            try:
+                while self.epoch < target and not self.gan.stop_training:
+                    if self.state.progress.examples == 0:
+                        self.gan.begin_epoch(data, self.epoch, self.config.seed)
+                    callbacks.on_epoch_begin(self.epoch)
+                    if self._run_epoch(data, target, epoch_examples, callbacks, outputs, self._stops):
+                        self._end_epoch(callbacks, outputs)
+            except TrainingInterrupted:
+                # Stopped at once, maybe between two updates of the state: the next fit rereads the folder.
+                if self._stops.at_once:
+                    self._synced_with_run = False
+                raise
         callbacks.on_train_end()
 
     def _run_epoch(self, data, target, epoch_examples, callbacks, outputs, stop_requested):
@@ -197,11 +209,11 @@ class Trainer:
         progbar = _ProgressBar(epoch, target, progress.steps, progress.steps + steps) if config.verbose else None
         done, last = 0, time.perf_counter()
         callbacks.on_train_batch_begin(progress.steps)
-        for sums, metrics, ran, applied in self.step_function.run(self.step_function.distribute(batches), steps):
+        for sums, metrics, ran, applied in self._steps(data, batches, steps):
             if not bool(applied):
                 raise NonFiniteLossError(
                     f'Non-finite loss at step {self.step + 1} ({_floats(metrics)}); stopped without '
-                    f'applying it. The last good checkpoint is {next(iter(self.run.checkpoints()), None)}. '
+                    f'applying it. The last good checkpoint is {self._newest_checkpoint()}. '
                     f'Lower the learning rates (g_learning_rate, d_learning_rate) and train again to resume.')
             done += ran
             now = time.perf_counter()
@@ -225,23 +237,51 @@ class Trainer:
                 callbacks.on_train_batch_begin(progress.steps)
         return True
 
+    def _steps(self, data, batches, steps):
+        """The step function's runs over `batches`. An image file that cannot be decoded (data
+        read file by file) ends training in one `DataError` naming it, after saving the last
+        step; any other error is raised as it is."""
+        runs = self.step_function.run(self.step_function.distribute(batches), steps)
+        while True:
+            step, examples = self.step, self.state.progress.examples
+            try:
+                run = next(runs)
+            except StopIteration:
+                return
+            except tf.errors.OpError:
+                problem = data_lib.unreadable_image(data, self.config.seed, self.epoch, examples,
+                                                    self.config.batch_size * self.config.steps_per_execution)
+                if problem is None:
+                    raise
+                saved = self._save() if self.step == step else None  # not when a call stopped midway
+                raise errors.DataError(f'{problem} The last checkpoint is {saved or self._newest_checkpoint()}; '
+                                         f'train again to resume from it.') from None
+            yield run
+
     def _end_epoch(self, callbacks, outputs):
-        """Counts the epoch, passes its means to the callbacks, writes its outputs, saves."""
-        progress = self.state.progress
+        """Passes the epoch's means to the callbacks, writes its outputs, then counts it and
+        saves: a callback or a write that fails leaves the epoch uncounted, so the next `fit`
+        ends it again rather than skipping its outputs."""
+        progress, epoch = self.state.progress, self.epoch
         logs = {**progress.means(), 'images_per_second': progress.images_per_second()}
+        for callback in callbacks.callbacks:  # one dict for all, so each sees what others added
+            callback.on_epoch_end(epoch, logs)
+        if outputs:
+            history = [*self.history[:epoch], {'epoch': epoch + 1, 'step': self.step, **logs}]
+            outputs.write_epoch(history, self.step)
         self.state.epoch.assign_add(1)
         progress.reset()
-        for callback in callbacks.callbacks:  # one dict for all, so each sees what others added
-            callback.on_epoch_end(self.epoch - 1, logs)
-        if outputs:
-            history = [*self.history[:self.epoch - 1], {'epoch': self.epoch, 'step': self.step, **logs}]
-            outputs.write_epoch(history, self.step)
         self._save()
 
     def _save(self):
-        self.state.save(self.run, self.is_chief)
-        if self._lock:
-            self._lock.refresh()
+        with self._stops.saving():  # A second Ctrl-C lets the save finish.
+            prefix = self.state.save(self.run, self.is_chief)
+            if self._lock:
+                self._lock.refresh()
+        return prefix
+
+    def _newest_checkpoint(self):
+        return next(iter(self.run.checkpoints()), None)
 
 
 class GANOptimizers:
@@ -304,24 +344,51 @@ def _floats(metrics):
     return {key: float(value) for key, value in metrics.items()}
 
 
+class _StopRequests:
+    """Ctrl-C (SIGINT) and SIGTERM while training: the first sets a flag, which the loop checks
+    between steps (calling this object) to save and stop; a second stops at once with
+    `TrainingInterrupted`, except during a save, which it lets finish first."""
+
+    def __init__(self):
+        self.signals, self._saving = [], False
+
+    def __call__(self):
+        return bool(self.signals)
+
+    @property
+    def at_once(self):
+        return len(self.signals) > 1
+
+    def handle(self, signum, frame):
+        self.signals.append(signum)
+        if not self.at_once:
+            logger.warning('Stopping after the current step (again to stop at once).')
+        elif not self._saving:
+            raise TrainingInterrupted('Stopped at once, without saving the steps since the last checkpoint; '
+                                      'train again with the same settings to resume from it.')
+
+    @contextlib.contextmanager
+    def saving(self):
+        self._saving = True
+        try:
+            yield
+        finally:
+            self._saving = False
+        if self.at_once:
+            raise TrainingInterrupted('Stopped at once after saving a checkpoint; train again with the same '
+                                      'settings to resume.')
+
+
 @contextlib.contextmanager
 def _stop_requests():
-    """Within the block, Ctrl-C (SIGINT) and SIGTERM only set a flag, which the loop checks
-    between steps to save and stop; a second signal stops at once. Yields the flag's getter."""
-    requested = []
+    """Within the block, Ctrl-C and SIGTERM are `_StopRequests`; yields it."""
+    requests = _StopRequests()
     if threading.current_thread() is not threading.main_thread():
-        yield lambda: False  # Signal handlers can only be set in the main thread.
+        yield requests  # Signal handlers can only be set in the main thread.
         return
-
-    def handle(signum, frame):
-        if requested:
-            raise KeyboardInterrupt
-        requested.append(signum)
-        logger.warning('Stopping after the current step (again to stop at once).')
-
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, requests.handle) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield lambda: bool(requested)
+        yield requests
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

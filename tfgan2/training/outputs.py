@@ -7,7 +7,7 @@ tools built on them (`tf.summary.scalar` writes tensors, which `EventAccumulator
 
 import tensorflow as tf
 
-from tfgan2 import artifacts
+from tfgan2 import artifacts, storage
 
 
 class RunOutputs:
@@ -16,7 +16,8 @@ class RunOutputs:
 
     def __init__(self, gan, run, preview_noise):
         self.gan, self.run, self.preview_noise = gan, run, preview_noise
-        self.writer = tf.summary.create_file_writer(run.logs_dir)
+        with storage.writing(run.logs_dir):  # A full disk: one line naming the folder.
+            self.writer = tf.summary.create_file_writer(run.logs_dir)
 
     def preview_grids(self):
         """{grid name: uint8 image}, the main grid ('epoch') first."""
@@ -37,16 +38,20 @@ class RunOutputs:
         artifacts.write_history(self.run.history_path, history)
         artifacts.plot_history(history, self.run.plot_path)
         self._write(step, [_scalar(f'epoch/{key}', value) for key, value in history[-1].items()]
-                    + [_image(f'preview/{name}', grid) for name, grid in grids.items()])
-        self.writer.flush()
+                    + [_image(f'preview/{name}', grid) for name, grid in grids.items()], flush=True)
 
-    def _write(self, step, values):
-        with self.writer.as_default(step=step):
+    def _write(self, step, values, flush=False):
+        """Writes summary `values` at `step`; a full disk or a missing folder is one line naming
+        the logs folder."""
+        with storage.writing(self.run.logs_dir), self.writer.as_default(step=step):
             tf.summary.experimental.write_raw_pb(
                 tf.compat.v1.Summary(value=values).SerializeToString())
+            if flush:
+                self.writer.flush()
 
     def close(self):
-        self.writer.close()
+        with storage.writing(self.run.logs_dir):
+            self.writer.close()
 
 
 def _scalar(tag, value):

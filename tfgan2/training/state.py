@@ -138,7 +138,7 @@ class TrainState:
         prefix = storage.join(run.checkpoint_dir, f'{run_lib.CHECKPOINT_PREFIX}-{int(self.step.numpy())}')
         if storage.exists(prefix + '.index'):
             return prefix
-        self.checkpoint.write(prefix)
+        run.write_checkpoint(self.checkpoint, int(self.step.numpy()))
         checkpoints = run.checkpoints()
         kept = [storage.basename(path) for path in reversed(checkpoints[:self.config.keep_checkpoints])]
         # The state file that tf.train.latest_checkpoint reads; restoring here lists files instead.
