@@ -18,9 +18,7 @@ CONDITIONAL = ['cgan', 'acgan', 'infogan']
 
 
 def tiny_gan(name, image_shape=(28, 28, 1), num_classes=10, **hyperparameters):
-    widths = TINY_WIDTHS if image_shape[0] == 28 else {  # one width per stage: 3 for 32x32
-        **TINY_WIDTHS, 'generator_widths': (16, 8, 8), 'discriminator_widths': (8, 8, 16)}
-    return build_gan(name, image_shape=image_shape, num_classes=num_classes, **widths, **hyperparameters)
+    return build_gan(name, image_shape=image_shape, num_classes=num_classes, **TINY_WIDTHS, **hyperparameters)
 
 
 @pytest.mark.parametrize('image_shape', [(28, 28, 1), (32, 32, 3)])

@@ -194,7 +194,7 @@ def test_sizes_from_flags_or_a_record_are_bounded_before_anything_is_built(kind,
     model declares it (the code, labels, clusters, layers)."""
     with pytest.raises(errors.ConfigError, match=words):
         run.check_settings(kind, {'image_shape': (32, 32, 3), **settings})
-    fitting = {name: 8 if name != 'discriminator_widths' else [8] * 3 for name in settings
+    fitting = {name: 8 if name != 'discriminator_widths' else [8] * 2 for name in settings
                if name not in ('noise_dim', 'num_classes')}
     run.check_settings(kind, {'image_shape': (32, 32, 3), 'num_classes': 10, **fitting})  # a size that fits
 

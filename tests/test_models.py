@@ -25,19 +25,20 @@ def layers_of(model, layer_type, strides=None):
             and (strides is None or layer.strides == (strides, strides))]
 
 
-@pytest.mark.parametrize('size, stages, base', [(28, 2, 7), (32, 3, 4), (64, 4, 4), (128, 5, 4)])
-def test_networks_grow_a_stage_per_doubling_of_the_image(size, stages, base):
+@pytest.mark.parametrize('size, widths, base', [
+    (28, (128, 64), 7), (32, (128, 64), 8), (64, (128, 64, 32), 8), (128, (128, 64, 32, 32), 8)])
+def test_larger_images_add_a_narrow_stage_not_width(size, widths, base):
     gan = build_gan('dcgan', image_shape=(size, size, 3))
     generator, discriminator = gan.generator, gan.discriminator
-    assert len(gan.hyperparameters.generator_widths) == len(gan.hyperparameters.discriminator_widths) == stages
-    assert gan.hyperparameters.generator_widths[-1] == 64 and gan.hyperparameters.discriminator_widths[0] == 64
-    assert max(gan.hyperparameters.generator_widths) <= 512
+    stages = len(widths)
+    assert gan.hyperparameters.generator_widths == widths
+    assert gan.hyperparameters.discriminator_widths == tuple(reversed(widths))
     reshape = next(layer for layer in generator.layers if isinstance(layer, keras.layers.Reshape))
-    assert reshape.target_shape[:2] == (base, base)
+    assert reshape.target_shape == (base, base, 128)
     assert len(layers_of(generator, keras.layers.Conv2DTranspose, strides=2)) == stages
     assert len(layers_of(discriminator, keras.layers.Conv2D, strides=2)) == stages
     flatten = next(layer for layer in discriminator.layers if isinstance(layer, keras.layers.Flatten))
-    assert flatten.output.shape[-1] == base * base * gan.hyperparameters.discriminator_widths[-1]
+    assert flatten.output.shape[-1] == base * base * 128
     assert gan.sample(2).shape == (2, size, size, 3)
 
 
@@ -47,12 +48,13 @@ def test_28_pixel_defaults_keep_the_measured_networks():
     assert gan.generator.count_params() == 100 * 7 * 7 * 128 + 4 * 7 * 7 * 128 + 128 * 64 * 16 + 4 * 64 + 64 * 16 + 1
 
 
-def test_fewer_stages_start_from_a_larger_map():
-    gan = build_gan('dcgan', image_shape=(32, 32, 3), stages=2)
-    assert gan.hyperparameters.generator_widths == (128, 64) and gan.hyperparameters.discriminator_widths == (64, 128)
+def test_more_stages_start_from_a_smaller_map():
+    gan = build_gan('dcgan', image_shape=(32, 32, 3), stages=3)
+    assert gan.hyperparameters.generator_widths == (128, 64, 32)
+    assert gan.hyperparameters.discriminator_widths == (32, 64, 128)
     reshape = next(layer for layer in gan.generator.layers if isinstance(layer, keras.layers.Reshape))
-    assert reshape.target_shape == (8, 8, 128) and gan.sample(2).shape == (2, 32, 32, 3)
-    assert len(layers_of(gan.discriminator, keras.layers.Conv2D, strides=2)) == 2
+    assert reshape.target_shape == (4, 4, 128) and gan.sample(2).shape == (2, 32, 32, 3)
+    assert len(layers_of(gan.discriminator, keras.layers.Conv2D, strides=2)) == 3
     with pytest.raises(ValueError, match='stages=6: 32x32 images cannot be halved 6 times'):
         build_gan('dcgan', image_shape=(32, 32, 3), stages=6)
 
@@ -67,7 +69,8 @@ def test_spectral_norm_wraps_every_discriminator_layer():
 
 
 def test_skip_excitation_gates_the_last_map_of_the_generator():
-    gan = build_gan('dcgan', image_shape=(32, 32, 3), noise_dim=8, generator_widths=(16, 8, 8), skip_excitation=True)
+    gan = build_gan('dcgan', image_shape=(32, 32, 3), noise_dim=8, stages=3, generator_widths=(16, 8, 8),
+                    skip_excitation=True)
     gates = [layer for layer in gan.generator.layers if isinstance(layer, keras.layers.Multiply)]
     assert len(gates) == 1 and tuple(gates[0].output.shape) == (None, 16, 16, 8)  # the map before the image
     with pytest.raises(ValueError, match='skip_excitation .* needs at least 3 stages'):
@@ -97,7 +100,7 @@ def test_widths_longer_than_the_stages_add_stride_one_layers_as_the_tutorial():
 
 @pytest.mark.parametrize('shape, hyperparameters, message', [
     ((27, 27, 1), {}, 'divisible by 4'),
-    ((64, 64, 3), {'generator_widths': (64, 32)}, 'generator_widths=64,32: 64x64 images in 4 stages need at least 4'),
+    ((64, 64, 3), {'generator_widths': (64, 32)}, 'generator_widths=64,32: 64x64 images in 3 stages need at least 3'),
     ((28, 28, 1), {'discriminator_widths': (8, 16, 32)},
      'discriminator_widths=8,16,32: 28x28 images in 2 stages need 2'),
 ])

@@ -26,13 +26,13 @@ DEFAULT_PENALTY_WEIGHTS = {'none': 0.0, 'gradient': 10.0, 'r1': 0.05, 'r2': 0.05
 HYPERPARAMETERS = (
     hp.Hyperparameter('noise_dim', int, 100, 'length of the generator\'s noise vector'),
     hp.Hyperparameter('generator_widths', hp.Widths, None,
-                      'filters per generator stage from the smallest map up (default halving to 64 at the last '
-                      'stage, 512 at most); extra widths add stride-1 layers on the smallest map'),
+                      'filters per generator stage from the smallest map up (default 128, halving per stage to '
+                      '32 at least); extra widths add stride-1 layers on the smallest map'),
     hp.Hyperparameter('discriminator_widths', hp.Widths, None,
-                      'filters per discriminator stage from the image down (default 64, doubling, 512 at most)'),
+                      'filters per discriminator stage from the image down (default: the generator\'s reversed)'),
     hp.Hyperparameter('stages', int, None, 'doublings from the generator\'s smallest map to the image and halvings '
-                      'in the discriminator (default: halving while the map stays even and above 4, e.g. 2 '
-                      'for 28 px, 3 for 32 px, 4 for 64 px)'),
+                      'in the discriminator (default: halving while the map stays even and above 8, e.g. 2 '
+                      'for 28 and 32 px, 3 for 64 px, 4 for 128 px)'),
     hp.Hyperparameter('kernel_size', int, 4, 'convolution kernel size of both networks'),
     hp.Hyperparameter('dropout', float, 0.3, 'Dropout rate after each discriminator convolution (0: none)'),
     hp.Hyperparameter('spectral_norm', bool, False, 'spectral normalisation of every discriminator layer'),

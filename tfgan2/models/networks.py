@@ -1,10 +1,11 @@
 """The generator and discriminator every GAN here is built from, sized by the image.
 
-The number of stages follows the image size, as in the DCGAN paper's 64x64 networks: the
-generator projects its input to a small map (4x4 for 32, 64 or 128 px; 7x7 for 28 px) and
-doubles it once per stage; the discriminator halves the image once per stage. Widths are one
-per stage and default to halving towards the image (generator) and doubling away from it
-(discriminator). Labels and codes, where a GAN has them, are mixed into the noise (a generator
+The number of stages follows the image size: the generator projects its input to a small map
+(8x8 for 32, 64 or 128 px; 7x7 for 28 px) and doubles it once per stage; the discriminator
+halves the image once per stage. Widths are one per stage: 128 at the smallest map, halving
+towards the image down to 32, so a larger image costs another cheap stage rather than wider ones
+(the DCGAN paper's 512..64 at 64 px cost 14x the 28 px step and memorised small folders:
+benchmarks/RESULTS.md). Labels and codes, where a GAN has them, are mixed into the noise (a generator
 may also derive its label from the noise, `LabelFromNoise`); the discriminator adds a class head
 and a code head on the same features.
 """
@@ -17,7 +18,9 @@ from keras import layers
 from tfgan2 import errors
 
 MIXINGS = ('multiply', 'concat')
-MAX_DEFAULT_WIDTH = 512
+SMALLEST_MAP_WIDTH = 128  # default width of the stage at the smallest map
+IMAGE_STAGE_WIDTH = 32  # the narrowest default width, at the image
+MIN_DEFAULT_MAP = 8  # default stages halve the image until a side would drop below this
 
 
 def dcgan_init():
@@ -33,12 +36,12 @@ def batch_norm():
 
 def stages(image_shape, count=None):
     """(number of stages, (height, width) of the smallest map). By default sizes are halved while
-    both stay even and above 4, e.g. 28 -> (2, 7x7), 32 -> (3, 4x4), 64 -> (4, 4x4); `count`
-    asks for that many halvings instead (32 with 2 -> 8x8, as cheap as 28 px)."""
+    both stay even and above 8, e.g. 28 -> (2, 7x7), 32 -> (2, 8x8), 64 -> (3, 8x8); `count`
+    asks for that many halvings instead (32 with 3 -> 4x4)."""
     height, width = image_shape[0], image_shape[1]
     if count is None:
         count = 0
-        while height % 2 == 0 and width % 2 == 0 and min(height, width) > 4:
+        while height % 2 == 0 and width % 2 == 0 and min(height, width) > MIN_DEFAULT_MAP:
             height, width, count = height // 2, width // 2, count + 1
     elif count < 2 or height % 2 ** count or width % 2 ** count:
         raise errors.ConfigError(f'stages={count}: {image_shape[0]}x{image_shape[1]} images cannot be halved '
@@ -54,11 +57,11 @@ def stages(image_shape, count=None):
 
 
 def default_widths(image_shape, role, count=None):
-    """One width per stage: the generator's from the smallest map up (..., 128, 64), the
-    discriminator's from the image down (64, 128, ...), capped at 512."""
+    """One width per stage: the generator's from the smallest map up (128, 64, 32, 32, ...), the
+    discriminator's from the image down (..., 32, 64, 128)."""
     count, _ = stages(image_shape, count)
-    widths = [min(64 * 2 ** i, MAX_DEFAULT_WIDTH) for i in range(count)]
-    return tuple(reversed(widths)) if role == 'generator' else tuple(widths)
+    widths = [max(SMALLEST_MAP_WIDTH // 2 ** i, IMAGE_STAGE_WIDTH) for i in range(count)]
+    return tuple(widths) if role == 'generator' else tuple(reversed(widths))
 
 
 def _checked_widths(widths, image_shape, role, allow_extra, count):
