@@ -32,6 +32,8 @@ flags.DEFINE_float('budget_minutes', 8.0, 'CPU minutes (process time, all thread
 flags.DEFINE_list('rows', None, 'Rows to run (see the module docstring); default: every model and "tutorial".')
 flags.DEFINE_integer('num_samples', None, 'Generated images per evaluation; default half the real images.')
 flags.DEFINE_integer('seed', 0, 'Seed for weights, noise and batch order.')
+flags.DEFINE_string('samples_dir', None, 'Also save each row\'s samples at its last reading as a grid, '
+                    '<samples_dir>/<row>_seed<seed>.png (our models only).')
 flags.DEFINE_string('data', 'fashion_mnist', 'What to train and evaluate on (anything tfgan2.data.load takes: '
                     'a TFDS name, a folder, e.g. the RGB folders of make_rgb_fashion.py); its test split, '
                     'if it has one, is the real data of the evaluation.')
@@ -191,6 +193,11 @@ def model_row(row, data, evaluator, seed, run_dir):
         state = {key: float(last[key]) for key in ('augment_p', 'real_sign') if key in last}
         if state:  # the state an evaluation finds the run in: augmentation, overfitting signal
             print('  at this reading: ' + ', '.join(f'{key} {value:.3f}' for key, value in state.items()), flush=True)
+        if FLAGS.samples_dir:  # overwritten at each reading, so the last one stays
+            os.makedirs(FLAGS.samples_dir, exist_ok=True)
+            grid = tfgan2.artifacts.image_grid(gan.sample(64, seed=seed).numpy(), rows=8, min_width=0)
+            tfgan2.artifacts.save_png(os.path.join(FLAGS.samples_dir, f'{row.replace(":", "_").replace("/", "-")}'
+                                                   f'_seed{seed}.png'), grid)
         return evaluator.evaluate_gan(gan, seed)
 
     return config.batch_size, batches, step, evaluate, gan.draws_dataset_classes
@@ -217,6 +224,7 @@ def mean_figures(evaluations):
             'selfsupervised_fd_ratio': None if first.selfsupervised_frechet_distance is None else float(np.mean(
                 [e.selfsupervised_frechet_distance / e.real_selfsupervised_frechet_distance for e in evaluations])),
             'precision_recall': None if first.precision is None else (mean('precision'), mean('recall')),
+            'copy_share': None if first.copy_share is None else (mean('copy_share'), mean('real_copy_share')),
             'code_r2': None if first.code_r2 is None else (np.mean([e.code_r2 for e in evaluations], axis=0),
                                                            np.mean([e.code_r2_shuffled for e in evaluations], axis=0))}
 
@@ -259,14 +267,15 @@ def print_table(results, evaluator, budgets, train_examples):
     print(f'| row | seed | steps | epochs | wall min | FD at {late} CPU min | mean FD / floor | classifier '
           f'score | coverage / ambiguity | class mix TV | worst class share | diversity mean / worst '
           f'| label accuracy | collapsed | self-supervised FD / floor | precision / recall '
-          f'| code R² (shuffled control) | meets targets |')
-    print('|---|---:|---:|---:|---:|---|---:|---:|---|---:|---:|---|---:|---|---:|---|---|---|')
+          f'| near-copies (held-out real) | code R² (shuffled control) | meets targets |')
+    print('|---|---:|---:|---:|---:|---|---:|---:|---|---:|---:|---|---:|---|---:|---|---|---|---|')
     for row, steps, seen, wall, evaluations, conditional in results:
         figures = mean_figures(evaluations)
         missed = missed_targets(figures, conditional, real['classifier_score'])
         label = '-' if figures['label_accuracy'] is None else f'{figures["label_accuracy"]:.3f}'
         ss_fd = '-' if figures['selfsupervised_fd_ratio'] is None else f'{figures["selfsupervised_fd_ratio"]:.1f}x'
         pr = '-' if figures['precision_recall'] is None else '{:.2f} / {:.2f}'.format(*figures['precision_recall'])
+        copies = '-' if figures['copy_share'] is None else '{:.1%} ({:.1%})'.format(*figures['copy_share'])
         code_r2 = '-' if figures['code_r2'] is None else (
             ' / '.join(f'{r2:.2f}' for r2 in figures['code_r2'][0])
             + ' (' + ' / '.join(f'{r2:.2f}' for r2 in figures['code_r2'][1]) + ')')
@@ -275,7 +284,7 @@ def print_table(results, evaluator, budgets, train_examples):
               f'| {figures["fd_ratio"]:.1f}x | {figures["score"]:.2f} '
               f'| {figures["coverage"]:.2f} / {figures["ambiguity"]:.2f} | {figures["share_distance"]:.3f} '
               f'| {figures["worst_share"]:.2f} | {figures["mean_diversity"]:.2f} / {figures["worst_diversity"]:.2f} '
-              f'| {label} | {", ".join(figures["collapsed"]) or "none"} | {ss_fd} | {pr} | {code_r2} '
+              f'| {label} | {", ".join(figures["collapsed"]) or "none"} | {ss_fd} | {pr} | {copies} | {code_r2} '
               f'| {"**yes**" if not missed else "no: " + ", ".join(missed)} |')
 
 
