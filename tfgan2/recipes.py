@@ -7,7 +7,7 @@ hyperparameters and `TrainConfig` settings that go together. Any model takes any
     gan = tfgan2.build_gan('dcgan', data, **recipe.hyperparameters)
     trainer = tfgan2.Trainer(gan, 'runs/wgan', tfgan2.TrainConfig(**recipe.config))
 
-No TensorFlow here, so the commands' --help stays fast.
+Plain settings, no TensorFlow.
 """
 
 import dataclasses

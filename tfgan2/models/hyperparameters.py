@@ -1,7 +1,7 @@
 """Hyperparameter declarations: each GAN states the settings a user chooses (name, type, default,
 help) in one tuple, `HYPERPARAMETERS`. The constructor checks and resolves them, `get_config`
 and gan.json record the resolved values, tfgan2-train derives its flags from them and
-docs/hyperparameters.md is generated from them. No TensorFlow here, so --help stays fast."""
+docs/hyperparameters.md is generated from them."""
 
 import dataclasses
 from collections.abc import Mapping
