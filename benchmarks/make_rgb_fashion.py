@@ -1,10 +1,11 @@
 """Writes a labelled RGB PNG folder dataset made from Fashion-MNIST, to measure the models on
-colour images: each item is resized to 32x32, drawn in a random colour on a random background
+colour images: each item is resized to --size (32x32 by default), drawn in a random colour on a random background
 colour (one pair per item, one light and one dark; the same --seed writes the same files), and written as
 OUT/train/<class>/NNNNN.png and OUT/test/<class>/NNNNN.png. `tfgan2.data.load(OUT)` reads the
 train split, `load(OUT, split='test')` the test split.
 
-  .venv/bin/python benchmarks/make_rgb_fashion.py --out=data/rgb_fashion [--max_per_split=2000]
+  .venv/bin/python benchmarks/make_rgb_fashion.py --out=data/rgb_fashion
+  .venv/bin/python benchmarks/make_rgb_fashion.py --out=data/rgb64 --size=64 --max_per_split=2000   # a small 64 px folder
 """
 
 import os
