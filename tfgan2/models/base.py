@@ -19,8 +19,8 @@ from tfgan2 import augment, errors, losses, penalties, rng
 from tfgan2.models import hyperparameters as hp
 from tfgan2.models import networks
 
-# The measured weight of each gradient penalty (penalty_weight's default): WGAN-GP's 10 for
-# `gradient`; R3GAN's order of magnitude for the others (weight = StyleGAN's gamma / 2).
+# The papers' weight of each gradient penalty (penalty_weight's default; not measured here):
+# WGAN-GP's 10 for `gradient`; R3GAN's order of magnitude for the others (weight = StyleGAN's gamma / 2).
 DEFAULT_PENALTY_WEIGHTS = {'none': 0.0, 'gradient': 10.0, 'r1': 0.05, 'r2': 0.05, 'r1_r2': 0.05}
 
 HYPERPARAMETERS = (

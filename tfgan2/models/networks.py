@@ -4,7 +4,7 @@ The number of stages follows the image size: the generator projects its input to
 (8x8 for 32, 64 or 128 px; 7x7 for 28 px) and doubles it once per stage; the discriminator
 halves the image once per stage. Widths are one per stage: 128 at the smallest map, halving
 towards the image down to 32, so a larger image costs another cheap stage rather than wider ones
-(the DCGAN paper's 512..64 at 64 px cost 14x the 28 px step and memorised small folders:
+(the DCGAN paper's 512..64 at 64 px cost many times the 28 px step and memorised small folders:
 benchmarks/RESULTS.md). Labels and codes, where a GAN has them, are mixed into the noise (a generator
 may also derive its label from the noise, `LabelFromNoise`); the discriminator adds a class head
 and a code head on the same features.
