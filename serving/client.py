@@ -32,7 +32,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string('server', None, 'host:port of the model server (default: localhost:8500 for '
                     'gRPC, localhost:8501 for REST).')
 flags.DEFINE_enum('protocol', 'grpc', ['grpc', 'rest'], 'How to talk to the server.')
-flags.DEFINE_string('model', 'dcgan', 'Model name, as in the models.config that tfgan2-export writes.')
+flags.DEFINE_string('model', 'selfcond', 'Model name, as in the models.config that tfgan2-export writes.')
 flags.DEFINE_integer('model_version', None, 'Version to ask for (default: the one the server serves).',
                      lower_bound=1)
 flags.DEFINE_enum('rest_format', 'columnar', ['columnar', 'row'],
