@@ -162,7 +162,8 @@ def class_3(work):
         except errors.Error as e:
             said = str(e)
         report('at a summary write', said,
-               f'{disk}/logs/logs (No space left on device)' in said and not leftovers(disk))
+               said.startswith(f'Cannot write {disk}/logs/logs (') and 'No space left on device' in said
+               and not leftovers(disk))
         full.free()
         real = artifacts.write_gif_frame
 
