@@ -3,6 +3,7 @@
 import gzip
 import importlib.util
 import os
+import signal
 import struct
 import sys
 import time
@@ -103,6 +104,13 @@ def crash_after(steps):
         if len(seen) == steps:
             raise Crash()
     return keras.callbacks.LambdaCallback(on_train_batch_end=count)
+
+
+def ctrl_c_at_its_default():
+    """`preexec_fn` of a subprocess that a test sends SIGINT: Ctrl-C as a command started from a
+    terminal has it. A shell's background job (`cmd &`, as CI runners and nohup start things)
+    ignores SIGINT, its children inherit that, and Python then installs no KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for(path, process):

@@ -27,7 +27,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from conftest import make_idx_dir, synthetic_digits, wait_for  # noqa: E402
+from conftest import ctrl_c_at_its_default, make_idx_dir, synthetic_digits, wait_for  # noqa: E402
 
 TINY = ['--model=dcgan', '--noise_dim=8', '--generator_widths=16,8', '--discriminator_widths=8,16',
         '--batch_size=16', '--steps_per_epoch=2', '--checkpoint_every=1']
@@ -217,7 +217,7 @@ def class_5(work):
     def start(model_dir):
         return subprocess.Popen([sys.executable, '-c', STARTED, f'--data={work}/idx', f'--model_dir={model_dir}',
                                  *TINY[:-2], '--epochs=1000'], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+                                text=True, preexec_fn=ctrl_c_at_its_default)
 
     for title, signals, event in (('Ctrl-C while it starts', [signal.SIGINT], 'started'),
                                   ('SIGTERM while it starts', [signal.SIGTERM], 'started'),
@@ -244,7 +244,8 @@ def class_5(work):
             ('tfgan2-export: SIGTERM while it writes the SavedModel', 'export', signal.SIGTERM, 'saving',
              [f'--model_dir={model_dir}', f'--export_base={work}/five/exports'])):
         result = subprocess.run([sys.executable, '-c', SIGNALLED, f'tfgan2.cli.{module}', str(int(signum)), moment,
-                                 *args], capture_output=True, text=True)
+                                 *args], capture_output=True, text=True,
+                                preexec_fn=ctrl_c_at_its_default)
         report(title, last_line(result), one_line(result, 'interrupted')
                and os.listdir(f'{work}/five/exports/dcgan') == ['1'])
 

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import PATIENCE_S, Crash, crash_after, synthetic_data, tiny_trainer, wait_for
+from conftest import PATIENCE_S, Crash, crash_after, ctrl_c_at_its_default, synthetic_data, tiny_trainer, wait_for
 
 from tfgan2 import artifacts, export, load_run, run, serving, storage
 
@@ -156,7 +156,8 @@ tiny_trainer(sys.argv[1], data, batch_size=16, checkpoint_every=5).fit(data, epo
 
 def test_ctrl_c_saves_the_last_step_and_says_how_to_resume(tmp_path):
     process = subprocess.Popen([sys.executable, '-c', TRAIN_FOREVER, str(tmp_path)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=ctrl_c_at_its_default)
     wait_for(tmp_path / 'history.csv', process)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=PATIENCE_S)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import PATIENCE_S, make_idx_dir, synthetic_data, tiny_trainer, wait_for
+from conftest import PATIENCE_S, ctrl_c_at_its_default, make_idx_dir, synthetic_data, tiny_trainer, wait_for
 from exported_models import export_run
 
 from tfgan2 import TrainingInterrupted, artifacts, cli, export, load_run
@@ -35,7 +35,7 @@ def idx_dir(tmp_path_factory):
 def start_training(idx_dir, model_dir, *extra):
     return subprocess.Popen([sys.executable, '-c', STARTED, f'--data={idx_dir}', f'--model_dir={model_dir}',
                              '--batch_size=16', '--checkpoint_every=5', *TINY, *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_at_its_default)
 
 
 def ends_in_one_line(process):
@@ -131,7 +131,8 @@ runpy.run_module(module, run_name='__main__')
 def signalled(module, signum, moment, *args):
     """Runs tfgan2.cli.`module` as SIGNALLED does; returns its last line (`ends_in_one_line`)."""
     process = subprocess.Popen([sys.executable, '-c', SIGNALLED, f'tfgan2.cli.{module}', str(int(signum)), moment,
-                                *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=ctrl_c_at_its_default)
     return ends_in_one_line(process)
 
 
