@@ -183,7 +183,8 @@ def test_settings_the_model_refuses_in_gan_json_are_named_as_damage_to_it(finish
 
 @pytest.mark.parametrize('kind, settings, words', [
     ('infogan', dict(code_dim=10**7), 'a generator of about .* weights'),
-    ('acgan', dict(num_classes=60_000, noise_dim=8), 'a discriminator of about .* weights'),  # its two class heads
+    ('acgan', dict(num_classes=60_000, noise_dim=8, generator_widths=[16, 8], discriminator_widths=[8, 512]),
+     'a discriminator of about .* weights'),  # its two class heads
     ('cgan', dict(num_classes=10**6), 'num_classes=1000000: use at most 65536'),
     ('selfcond', dict(clusters=10**6), 'clusters=1000000: use at most 65536'),
     ('dcgan', dict(discriminator_widths=[8] * 65), 'discriminator_widths lists 65 widths'),
@@ -194,7 +195,7 @@ def test_sizes_from_flags_or_a_record_are_bounded_before_anything_is_built(kind,
     model declares it (the code, labels, clusters, layers)."""
     with pytest.raises(errors.ConfigError, match=words):
         run.check_settings(kind, {'image_shape': (32, 32, 3), **settings})
-    fitting = {name: 8 if name != 'discriminator_widths' else [8] * 2 for name in settings
+    fitting = {name: [8] * 2 if name.endswith('_widths') else 8 for name in settings
                if name not in ('noise_dim', 'num_classes')}
     run.check_settings(kind, {'image_shape': (32, 32, 3), 'num_classes': 10, **fitting})  # a size that fits
 
