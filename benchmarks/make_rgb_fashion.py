@@ -5,7 +5,7 @@ OUT/train/<class>/NNNNN.png and OUT/test/<class>/NNNNN.png. `tfgan2.data.load(OU
 train split, `load(OUT, split='test')` the test split.
 
   .venv/bin/python benchmarks/make_rgb_fashion.py --out=data/rgb_fashion
-  .venv/bin/python benchmarks/make_rgb_fashion.py --out=data/rgb64 --size=64 --max_per_split=2000   # a small 64 px folder
+  .venv/bin/python benchmarks/make_rgb_fashion.py --out=data/rgb64 --size=64 --max_per_split=2000  # small
 """
 
 import os
