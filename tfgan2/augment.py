@@ -24,7 +24,8 @@ TRANSLATION = 1 / 8  # the largest shift, as a fraction of the image size (DiffA
 CUTOUT = 1 / 2  # the side of the square cut out, as a fraction of the image size (DiffAugment's)
 ADAPT_IMAGES = 100_000  # images over which an adaptive p can move from 0 to 1
 # augment='auto' augments data of fewer training images than this, where the discriminator can
-# memorise them; above, a run is short of updates, not of data (benchmarks/RESULTS.md).
+# memorise them in a run's first hours; above (Fashion-MNIST's 60,000: 3 epochs in 8 CPU-minutes),
+# a run is short of updates, not of data. A judgement, not a measured threshold.
 AUTO_BELOW = 20_000
 AUTO = 'auto'
 
