@@ -4,6 +4,7 @@ Adding a GAN is one module whose class is decorated with `register`; docs/adding
 """
 
 from tfgan2 import augment, errors
+from tfgan2.data import ImageData
 from tfgan2.models.acgan import ACGAN
 from tfgan2.models.base import GAN
 from tfgan2.models.cgan import CGAN
@@ -20,7 +21,8 @@ __all__ = ['ACGAN', 'CGAN', 'DCGAN', 'GAN', 'Hyperparameter', 'InfoGAN', 'MODELS
            'build_gan', 'model_class', 'register']
 
 
-def build_gan(kind, data=None, *, image_shape=None, num_classes=0, **hyperparameters):
+def build_gan(kind: str, data: ImageData | None = None, *, image_shape: tuple[int, int, int] | None = None,
+              num_classes: int = 0, **hyperparameters) -> GAN:
     """Builds the GAN called `kind` for `data` (a `tfgan2.data.ImageData`, which gives the image
     shape and classes) or for `image_shape` and `num_classes`. Hyperparameters left out take the
     model's defaults (`cls.HYPERPARAMETERS`), augment='auto' resolved by the data's size;
