@@ -37,7 +37,7 @@ def test_end_to_end_run_writes_grids_gif_and_checkpoints(tmp_path, idx_dir):
     assert 'ckpt-4.index' in os.listdir(tmp_path / 'checkpoints')
     record = json.loads((tmp_path / 'gan.json').read_text())
     assert record['config']['dropout'] == 0.3  # the model's default, written out
-    assert record['data']['name'] == 'idx0' and record['data']['source'].startswith('idx:')
+    assert record['data']['name'] == os.path.basename(idx_dir) and record['data']['source'].startswith('idx:')
 
 
 @pytest.mark.parametrize('flag, expected', [
